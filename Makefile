@@ -9,7 +9,6 @@ GOTAGS  := -tags '$(TAGS)'
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 DEB_PKGS := gcc g++ pkg-config libgl1-mesa-dev xorg-dev xvfb xauth ffmpeg mpv
-export LANG ?= en_US.UTF-8
 space := $(subst ,, )
 comma := ,
 
@@ -47,17 +46,18 @@ vet:
 
 ## test: vet, then every test with the race detector
 test: vet
-	$(GO) test $(GOTAGS) -race -count=1 -timeout 20m ./...
+	LANG=en_US.UTF-8 $(GO) test $(GOTAGS) -race -count=1 -timeout 20m ./...
 
 ## bench: one line per figure, "BENCH <name> <value> <unit>"
 bench: build
-	@FOURMI_BENCH=1 $(GO) test $(GOTAGS) -count=1 -run '^TestBenchReport$$' -timeout 30m ./... | grep '^BENCH' || true
-	@./.ci/bench-app.sh bin/fourmi
+	@LANG=en_US.UTF-8 FOURMI_BENCH=1 FOURMI_BIN=$(CURDIR)/bin/fourmi $(GO) test $(GOTAGS) -p 1 -count=1 -run '^TestBenchReport$$' \
+		-timeout 30m ./... > bin/bench.log 2>&1; status=$$?; grep '^BENCH' bin/bench.log; \
+	if [ $$status -ne 0 ]; then grep -v '^BENCH' bin/bench.log; exit $$status; fi
 
 ## screenshots: render every screen to docs/screenshots/*.png (headless, local demo catalog)
 screenshots:
 	mkdir -p docs/screenshots
-	FOURMI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test $(GOTAGS) -count=1 -run '^TestScreenshots$$' ./gui/
+	LANG=en_US.UTF-8 FOURMI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test $(GOTAGS) -count=1 -run '^TestScreenshots$$' ./gui/
 
 ## package: a desktop bundle with fyne package (installs the fyne tool if missing)
 package:

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/fourmi-app/fourmi/assets"
+	"github.com/fourmi-app/fourmi/gui"
+	"github.com/fourmi-app/fourmi/library"
+)
+
+// appID is Fourmi's reverse-DNS application id (preferences, notifications).
+const appID = "org.fourmi.Fourmi"
+
+// runApp opens the library and the desktop window, and closes both when the
+// window closes or the process is interrupted.
+func runApp(ctx context.Context, dir string, logger *slog.Logger) error {
+	closeCrash, err := prepareDataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer closeCrash()
+	lib, err := library.Open(ctx, library.Options{Dir: dir, Logger: logger.With("component", "library")})
+	if err != nil {
+		return err
+	}
+	defer lib.Close()
+
+	a := app.NewWithID(appID)
+	a.SetIcon(fyne.NewStaticResource("fourmi.png", assets.Icon))
+	ui := gui.New(a, lib, logger.With("component", "gui"))
+	defer ui.Close() // before lib.Close: stops catalog and thumbnail loads
+	if os.Getenv("FOURMI_STARTUP_PROBE") != "" {
+		// make bench: report when the window is up and the event loop runs.
+		a.Lifecycle().SetOnStarted(func() { fmt.Fprintln(os.Stderr, "FOURMI_STARTED") })
+	}
+	go func() {
+		<-ctx.Done()
+		fyne.Do(a.Quit)
+	}()
+	ui.ShowAndRun()
+	return nil
+}

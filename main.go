@@ -1,0 +1,141 @@
+// Command fourmi is a desktop peer for the PeerTube federation: it browses
+// federated catalogs, and (as it grows) watches while seeding, publishes and
+// hosts. This file is the composition root: flags and subcommands, paths,
+// logging, then open → run → close in reverse.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set by the Makefile from git describe.
+var version = "dev"
+
+const usage = `Fourmi — a desktop peer for the PeerTube federation.
+
+Usage:
+  fourmi [--data DIR]                      open the app
+  fourmi [--data DIR] browse [flags] INSTANCE
+                                           print a catalog page (for scripts)
+  fourmi version                           print the version
+
+Global flags:
+  --data DIR     library location (default: %s)
+  --verbose      debug logging on stderr
+
+Run "fourmi browse --help" for the browse flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main without the exit, so tests can drive the CLI.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fourmi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", "", "library location")
+	verbose := fs.Bool("verbose", false, "debug logging")
+	fs.Usage = func() { fmt.Fprintf(stderr, usage, defaultDataDir()) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(logger)
+	dir := *dataDir
+	if dir == "" {
+		dir = defaultDataDir()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rest := fs.Args()
+	cmd := ""
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	var err error
+	switch cmd {
+	case "":
+		err = runApp(ctx, dir, logger)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "fourmi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "browse":
+		err = runBrowse(ctx, dir, rest, stdout, stderr, logger)
+	case "help":
+		fs.Usage()
+	default:
+		fmt.Fprintf(stderr, "fourmi: unknown command %q\n\n", cmd)
+		fs.Usage()
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "fourmi %s: %v\n", cmd, ue.error)
+			return 2
+		}
+		fmt.Fprintf(stderr, "fourmi: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ error }
+
+// defaultDataDir is where the library lives unless --data says otherwise:
+// $XDG_DATA_HOME/fourmi (~/.local/share/fourmi) on Linux and BSDs, the
+// platform's application-data directory elsewhere.
+func defaultDataDir() string {
+	switch runtime.GOOS {
+	case "windows", "darwin":
+		if d, err := os.UserConfigDir(); err == nil {
+			return filepath.Join(d, "Fourmi")
+		}
+	default:
+		if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+			return filepath.Join(d, "fourmi")
+		}
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, ".local", "share", "fourmi")
+		}
+	}
+	return filepath.Join(os.TempDir(), "fourmi")
+}
+
+// prepareDataDir creates the data dir and sends crash output (panics, fatal
+// runtime errors) to crash.log inside it.
+func prepareDataDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the library directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "crash.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open crash log: %w", err)
+	}
+	if err := debug.SetCrashOutput(f, debug.CrashOptions{}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
