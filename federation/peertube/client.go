@@ -262,21 +262,21 @@ func (c *Client) Description(ctx context.Context, id string) (string, error) {
 
 func (c *Client) page(ctx context.Context, path string, q url.Values) (Page[Video], error) {
 	var raw struct {
-		Total *int            `json:"total"`
-		Data  json.RawMessage `json:"data"`
+		Total *int               `json:"total"`
+		Data  *[]json.RawMessage `json:"data"`
 	}
 	if err := c.get(ctx, path, q, &raw); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return Page[Video]{}, fmt.Errorf("%s%s: %w (no total/data list)", c.Host(), path, ErrNotPeerTube)
+		}
 		return Page[Video]{}, err
 	}
-	if raw.Total == nil || len(raw.Data) == 0 || raw.Data[0] != '[' {
+	if raw.Total == nil || raw.Data == nil {
 		return Page[Video]{}, fmt.Errorf("%s%s: %w (no total/data list)", c.Host(), path, ErrNotPeerTube)
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw.Data, &items); err != nil {
-		return Page[Video]{}, fmt.Errorf("%s%s: malformed list: %w", c.Host(), path, err)
-	}
-	p := Page[Video]{Total: *raw.Total, Data: make([]Video, 0, len(items))}
-	for _, it := range items {
+	p := Page[Video]{Total: *raw.Total, Data: make([]Video, 0, len(*raw.Data))}
+	for _, it := range *raw.Data {
 		var v Video
 		// One odd item (a newer server's field types, a broken remote
 		// video) must not cost the whole page: skip it.

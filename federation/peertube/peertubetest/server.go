@@ -15,6 +15,7 @@ import (
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,7 +126,9 @@ func (s *Server) fixture(name string) []byte {
 	if err != nil {
 		return nil
 	}
-	return bytes.ReplaceAll(b, []byte(CapturedHost), []byte(s.Host()))
+	b = bytes.ReplaceAll(b, []byte(CapturedHost), []byte(s.Host()))
+	// Magnet URIs carry the host URL-encoded (127.0.0.1%3A9000).
+	return bytes.ReplaceAll(b, []byte(url.QueryEscape(CapturedHost)), []byte(url.QueryEscape(s.Host())))
 }
 
 // Fail429 makes the next n API requests answer 429 with Retry-After: 1.
