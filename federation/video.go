@@ -133,11 +133,13 @@ func (l Link) isVideoFile() bool {
 	}
 	return false
 }
-func (l Link) isTorrent() bool  { return l.MediaType == MediaTypeTorrent }
-func (l Link) isMagnet() bool   { return l.MediaType == MediaTypeMagnet }
-func (l Link) isHLS() bool      { return l.MediaType == MediaTypeHLS }
-func (l Link) isTracker() bool  { return slices.Contains(l.Rel, "tracker") }
-func (l Link) isMetadata() bool { return l.MediaType == MediaTypeJSON && slices.Contains(l.Rel, "metadata") }
+func (l Link) isTorrent() bool { return l.MediaType == MediaTypeTorrent }
+func (l Link) isMagnet() bool  { return l.MediaType == MediaTypeMagnet }
+func (l Link) isHLS() bool     { return l.MediaType == MediaTypeHLS }
+func (l Link) isTracker() bool { return slices.Contains(l.Rel, "tracker") }
+func (l Link) isMetadata() bool {
+	return l.MediaType == MediaTypeJSON && slices.Contains(l.Rel, "metadata")
+}
 
 // MarshalJSON writes height/width/fps for files, torrents, magnets and
 // metadata, and size for files only, as PeerTube does.
