@@ -11,7 +11,6 @@ import (
 
 	"github.com/fourmi-app/fourmi/assets"
 	"github.com/fourmi-app/fourmi/gui"
-	"github.com/fourmi-app/fourmi/library"
 )
 
 // appID is Fourmi's reverse-DNS application id (preferences, notifications).
@@ -20,16 +19,11 @@ const appID = "org.fourmi.Fourmi"
 // runApp opens the library and the desktop window, and closes both when the
 // window closes or the process is interrupted.
 func runApp(ctx context.Context, dir string, logger *slog.Logger) error {
-	closeCrash, err := prepareDataDir(dir)
+	lib, closeLib, err := openLibrary(ctx, dir, logger)
 	if err != nil {
 		return err
 	}
-	defer closeCrash()
-	lib, err := library.Open(ctx, library.Options{Dir: dir, Logger: logger.With("component", "library")})
-	if err != nil {
-		return err
-	}
-	defer lib.Close()
+	defer closeLib()
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("fourmi.png", assets.Icon))

@@ -8,19 +8,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/fourmi-app/fourmi/federation/peertube"
 	"github.com/fourmi-app/fourmi/library"
 )
 
-const browseUsage = `Usage: fourmi [--data DIR] browse [--json] [--search Q] [--count N] [--sort S] [--page P] INSTANCE
+const browseUsage = `Usage: fourmi [--data DIR] browse [--json] [--search Q | --channel C | --account A]
+                                 [--count N] [--sort S] [--page P] INSTANCE
 
 Prints one page of a catalog: title, channel, duration, views and URL.
 INSTANCE is a PeerTube host or URL (framatube.org, https://video.blender.org),
 "global" for the global search index, or "local" for everything already in
-your library (works offline). The page is cached in the library, so the app
+your library (works offline). --channel and --account list one channel's or
+account's videos on INSTANCE. The page is cached in the library, so the app
 shows it too.
 
 Flags:
@@ -56,24 +60,19 @@ func runBrowse(ctx context.Context, dir string, args []string, stdout, stderr io
 	count := fs.Int("count", 15, "videos per page, 1–100")
 	sortBy := fs.String("sort", "", "recent, trending, views or relevance (default: recent; relevance when searching)")
 	page := fs.Int("page", 1, "page `number`, from 1")
+	channel := fs.String("channel", "", "list the videos of this channel `name` on INSTANCE")
+	account := fs.String("account", "", "list the videos of this account `name` on INSTANCE")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, browseUsage)
 		fs.PrintDefaults()
 	}
 	// Accept flags before and after INSTANCE.
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return usageError{err}
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+		return usageError{err}
 	}
 	if len(positional) != 1 {
 		fs.Usage()
@@ -85,6 +84,9 @@ func runBrowse(ctx context.Context, dir string, args []string, stdout, stderr io
 	if *page < 1 {
 		return usageError{fmt.Errorf("--page %d: pages start at 1", *page)}
 	}
+	if n := countSet(*search != "", *channel != "", *account != ""); n > 1 {
+		return usageError{errors.New("--search, --channel and --account go one at a time")}
+	}
 	sort := library.Sort(*sortBy)
 	switch sort {
 	case "", library.SortRecent, library.SortTrending, library.SortMostViewed, library.SortRelevance:
@@ -92,20 +94,26 @@ func runBrowse(ctx context.Context, dir string, args []string, stdout, stderr io
 		return usageError{fmt.Errorf("--sort %q: want recent, trending, views or relevance", *sortBy)}
 	}
 
-	closeCrash, err := prepareDataDir(dir)
+	lib, closeLib, err := openLibrary(ctx, dir, logger)
 	if err != nil {
 		return err
 	}
-	defer closeCrash()
-	lib, err := library.Open(ctx, library.Options{Dir: dir, Logger: logger.With("component", "library")})
-	if err != nil {
-		return err
-	}
-	defer lib.Close()
+	defer closeLib()
 
 	src, err := browseSource(ctx, lib, positional[0])
 	if err != nil {
 		return err
+	}
+	if *channel != "" || *account != "" {
+		if src.Kind != library.SourceInstance {
+			return usageError{errors.New("--channel and --account need an instance, not " + positional[0])}
+		}
+		base := strings.TrimSuffix(src.URL, "/")
+		if *channel != "" {
+			src = library.Source{Kind: library.SourceChannel, Host: src.Host, Name: *channel, Actor: *channel, URL: base + "/video-channels/" + *channel}
+		} else {
+			src = library.Source{Kind: library.SourceAccount, Host: src.Host, Name: *account, Actor: *account, URL: base + "/accounts/" + *account}
+		}
 	}
 	q := library.Query{Source: src, Search: *search, Sort: sort, Page: *page - 1, PageSize: *count}
 	var p library.Page
@@ -149,11 +157,29 @@ func browseSource(ctx context.Context, lib *library.Library, arg string) (librar
 			return s, nil
 		}
 	}
-	inst, err := lib.AddInstance(ctx, arg)
+	known, err := lib.Instances(ctx)
 	if err != nil {
 		return library.Source{}, err
 	}
-	return library.Source{Kind: library.SourceInstance, Host: inst.Host, Name: inst.Name}, nil
+	host := peertube.HostOf(arg)
+	i := slices.IndexFunc(known, func(in library.Instance) bool { return in.Host == host && !in.CheckedAt.IsZero() })
+	var inst library.Instance
+	if i >= 0 {
+		inst = known[i]
+	} else if inst, err = lib.AddInstance(ctx, arg); err != nil {
+		return library.Source{}, err
+	}
+	return library.Source{Kind: library.SourceInstance, Host: inst.Host, Name: inst.Name, URL: inst.BaseURL}, nil
+}
+
+func countSet(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
 }
 
 func printTable(w io.Writer, res browseResult) {

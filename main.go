@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/fourmi-app/fourmi/library"
 )
 
 // version is set by the Makefile from git describe.
@@ -28,6 +30,8 @@ Usage:
   fourmi [--data DIR]                      open the app
   fourmi [--data DIR] browse [flags] INSTANCE
                                            print a catalog page (for scripts)
+  fourmi [--data DIR] get [--seed-for D] [--resolution R] URL|magnet|torrent
+                                           download through BitTorrent, verify, seed
   fourmi version                           print the version
 
 Global flags:
@@ -81,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "fourmi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "browse":
 		err = runBrowse(ctx, dir, rest, stdout, stderr, logger)
+	case "get":
+		err = runGet(ctx, dir, rest, stdout, stderr, logger)
 	case "help":
 		fs.Usage()
 	default:
@@ -121,6 +127,26 @@ func defaultDataDir() string {
 		}
 	}
 	return filepath.Join(os.TempDir(), "fourmi")
+}
+
+// openLibrary prepares the data dir and opens the library in it; the
+// returned func closes both.
+func openLibrary(ctx context.Context, dir string, logger *slog.Logger) (*library.Library, func(), error) {
+	closeCrash, err := prepareDataDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	lib, err := library.Open(ctx, library.Options{Dir: dir, Logger: logger.With("component", "library")})
+	if err != nil {
+		closeCrash()
+		return nil, nil, err
+	}
+	return lib, func() {
+		if err := lib.Close(); err != nil {
+			logger.Error("closing the library", "err", err)
+		}
+		closeCrash()
+	}, nil
 }
 
 // prepareDataDir creates the data dir and sends crash output (panics, fatal

@@ -105,3 +105,37 @@ func TestBrowseErrors(t *testing.T) {
 		t.Errorf("bad sort: exit %d, %q", code, errOut)
 	}
 }
+
+func TestBrowseChannelAndAccount(t *testing.T) {
+	s := peertubetest.NewSynthetic(24)
+	defer s.Close()
+	dir := t.TempDir()
+	out, errOut, code := runCLI(t, "--data", dir, "browse", "--json", "--channel", "sky_watch", s.URL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res browseResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 4 || len(res.Videos) != 4 {
+		t.Fatalf("channel sky_watch: %d of %d videos", len(res.Videos), res.Total)
+	}
+	for _, v := range res.Videos {
+		if v.Channel != "sky_watch@"+s.Host() {
+			t.Errorf("%q is from %s", v.Name, v.Channel)
+		}
+	}
+	out, _, code = runCLI(t, "--data", dir, "browse", "--account", "makers_owner", s.URL)
+	if code != 0 || strings.Count(out, "makers@") != 4 {
+		t.Errorf("account: exit %d\n%s", code, out)
+	}
+	_, errOut, code = runCLI(t, "--data", dir, "browse", "--channel", "nobody", s.URL)
+	if code != 1 || !strings.Contains(errOut, "404") {
+		t.Errorf("unknown channel: exit %d %q", code, errOut)
+	}
+	_, errOut, code = runCLI(t, "--data", dir, "browse", "--channel", "a", "--search", "b", s.URL)
+	if code != 2 {
+		t.Errorf("--channel with --search: exit %d %q", code, errOut)
+	}
+}

@@ -1,6 +1,7 @@
 package library
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -54,6 +55,16 @@ func (l *Library) normalize(ctx context.Context, q Query) (Query, pageKey, error
 		q.Source.Host = peertube.HostOf(idx)
 	case SourceLocal:
 		q.Source.Host = ""
+	case SourceChannel, SourceAccount:
+		q.Source.Host = peertube.HostOf(cmp.Or(q.Source.Host, q.Source.URL))
+		if q.Source.Host == "" || q.Source.Actor == "" {
+			return q, pageKey{}, fmt.Errorf("library: a %s source needs a host and a name", q.Source.Kind)
+		}
+		// Their endpoints list; they do not search.
+		q.Search = ""
+		if q.Sort == SortRelevance {
+			q.Sort = SortRecent
+		}
 	default:
 		return q, pageKey{}, fmt.Errorf("library: unknown source kind %q", q.Source.Kind)
 	}
@@ -125,6 +136,8 @@ func (l *Library) Fetch(ctx context.Context, q Query) (Page, error) {
 		if base, err = l.SearchIndexURL(ctx); err != nil {
 			return Page{}, err
 		}
+	} else if u, perr := peertube.ParseBase(q.Source.URL); q.Source.URL != "" && perr == nil && u.Host == q.Source.Host {
+		base = u.String() // the actor's own page gives the scheme
 	} else {
 		base, err = l.baseURL(ctx, q.Source.Host)
 		if err != nil {
@@ -143,9 +156,14 @@ func (l *Library) Fetch(ctx context.Context, q Query) (Page, error) {
 	searchEndpoint := q.Search != "" || q.Source.Kind == SourceGlobal
 	opts := peertube.ListOptions{Start: q.Page * q.PageSize, Count: q.PageSize, Sort: remoteSort(q.Sort, searchEndpoint)}
 	var res peertube.Page[peertube.Video]
-	if searchEndpoint {
+	switch {
+	case q.Source.Kind == SourceChannel:
+		res, err = c.ChannelVideos(ctx, q.Source.Actor, opts)
+	case q.Source.Kind == SourceAccount:
+		res, err = c.AccountVideos(ctx, q.Source.Actor, opts)
+	case searchEndpoint:
 		res, err = c.Search(ctx, q.Search, opts)
-	} else {
+	default:
 		res, err = c.Videos(ctx, opts)
 	}
 	if err != nil {
@@ -162,7 +180,7 @@ func (l *Library) Fetch(ctx context.Context, q Query) (Page, error) {
 		videos = append(videos, convertVideo(pv, c.Host(), resolve))
 	}
 	listedOn := ""
-	if q.Source.Kind == SourceInstance {
+	if q.Source.Kind != SourceGlobal {
 		listedOn = c.Base()
 	}
 	var page Page

@@ -1,6 +1,9 @@
 package library
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // SourceKind says where a catalog comes from.
 type SourceKind string
@@ -13,6 +16,10 @@ const (
 	// SourceLocal is everything already cached in the library, searched
 	// offline with SQLite FTS5.
 	SourceLocal SourceKind = "local"
+	// SourceChannel is one channel's videos, from the channel's instance.
+	SourceChannel SourceKind = "channel"
+	// SourceAccount is one account's videos, from the account's instance.
+	SourceAccount SourceKind = "account"
 )
 
 // Source is one entry of the Discover screen's source picker.
@@ -20,14 +27,32 @@ type Source struct {
 	Kind SourceKind
 	Host string // instance or search-index host[:port]; "" for SourceLocal
 	Name string // what to show: instance name, "Global search", "On this computer"
+	// Actor is the channel's or account's name on Host (SourceChannel,
+	// SourceAccount), and URL its page there (it gives the scheme).
+	Actor string
+	URL   string
 }
 
-// Key identifies the source in the cache ("instance:framatube.org", "local").
+// Key identifies the source in the cache ("instance:framatube.org", "local",
+// "channel:blender_studio@video.blender.org").
 func (s Source) Key() string {
-	if s.Kind == SourceLocal {
+	switch s.Kind {
+	case SourceLocal:
 		return string(SourceLocal)
+	case SourceChannel, SourceAccount:
+		return string(s.Kind) + ":" + s.Actor + "@" + s.Host
 	}
 	return string(s.Kind) + ":" + s.Host
+}
+
+// ChannelSource is the catalog of a video's channel.
+func ChannelSource(ch Actor) Source {
+	return Source{Kind: SourceChannel, Host: ch.Host, Name: cmp.Or(ch.DisplayName, ch.Name), Actor: ch.Name, URL: ch.URL}
+}
+
+// AccountSource is the catalog of a video's account.
+func AccountSource(a Actor) Source {
+	return Source{Kind: SourceAccount, Host: a.Host, Name: cmp.Or(a.DisplayName, a.Name), Actor: a.Name, URL: a.URL}
 }
 
 // Instance is a PeerTube instance the user browses.

@@ -13,6 +13,9 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
+	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -43,6 +46,8 @@ type Server struct {
 	videos   []json.RawMessage          // catalog order (newest first)
 	details  map[string]json.RawMessage // uuid → details JSON
 	override map[string]http.HandlerFunc
+	files    map[string]servedFile // path → content (ServeBytes, ServeFile)
+	served   map[string]int64      // path → body bytes sent for it
 	fail429  int
 	delay    time.Duration
 
@@ -92,7 +97,7 @@ func NewCaptured(t tb) *Server {
 	s := newServer()
 	s.fixtures = dir
 	s.Start()
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close() }) // the current server, also after Restart
 	var list peertube.Page[json.RawMessage]
 	if err := json.Unmarshal(s.fixture("api-videos.json"), &list); err != nil {
 		t.Fatalf("peertubetest: api-videos.json: %v", err)
@@ -112,7 +117,8 @@ func NewSynthetic(n int) *Server {
 }
 
 func newServer() *Server {
-	s := &Server{details: map[string]json.RawMessage{}, override: map[string]http.HandlerFunc{}}
+	s := &Server{details: map[string]json.RawMessage{}, override: map[string]http.HandlerFunc{},
+		files: map[string]servedFile{}, served: map[string]int64{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -249,6 +255,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		h(w, r)
 		return
 	}
+	if s.serveFile(w, r) {
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/api/v1/config":
@@ -263,10 +272,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.list(w, r, strings.ToLower(r.URL.Query().Get("search")))
 	case strings.HasPrefix(p, "/api/v1/video-channels/") && strings.HasSuffix(p, "/videos"):
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "/api/v1/video-channels/"), "/videos")
-		s.listBy(w, r, func(v peertube.Video) bool { return v.Channel.Name == name || v.Channel.Handle() == name })
+		s.listActor(w, r, func(v peertube.Video) bool { return v.Channel.Name == name || v.Channel.Handle() == name })
 	case strings.HasPrefix(p, "/api/v1/accounts/") && strings.HasSuffix(p, "/videos"):
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "/api/v1/accounts/"), "/videos")
-		s.listBy(w, r, func(v peertube.Video) bool { return v.Account.Name == name || v.Account.Handle() == name })
+		s.listActor(w, r, func(v peertube.Video) bool { return v.Account.Name == name || v.Account.Handle() == name })
 	case strings.HasPrefix(p, "/api/v1/videos/") && strings.HasSuffix(p, "/description"):
 		uuid := strings.TrimSuffix(strings.TrimPrefix(p, "/api/v1/videos/"), "/description")
 		d, ok := s.detail(uuid)
@@ -339,6 +348,26 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, search string) {
 	})
 }
 
+// listActor lists a channel's or account's videos; like PeerTube it answers
+// 404 for an actor it does not know.
+func (s *Server) listActor(w http.ResponseWriter, r *http.Request, keep func(peertube.Video) bool) {
+	s.mu.Lock()
+	known := false
+	for _, raw := range s.videos {
+		var v peertube.Video
+		if json.Unmarshal(raw, &v) == nil && keep(v) {
+			known = true
+			break
+		}
+	}
+	s.mu.Unlock()
+	if !known {
+		notFound(w)
+		return
+	}
+	s.listBy(w, r, keep)
+}
+
 func (s *Server) listBy(w http.ResponseWriter, r *http.Request, keep func(peertube.Video) bool) {
 	q := r.URL.Query()
 	start, _ := strconv.Atoi(q.Get("start"))
@@ -402,4 +431,118 @@ func Thumbnail(key string, w, h int) []byte {
 	var buf bytes.Buffer
 	jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80})
 	return buf.Bytes()
+}
+
+// AddVideo adds a video to the front of the catalog (the newest), with its
+// details served at /api/v1/videos/{uuid}, and also at its shortUUID and
+// numeric id when set, as PeerTube does.
+func (s *Server) AddVideo(d peertube.VideoDetails) {
+	lb, _ := json.Marshal(d.Video)
+	db, _ := json.Marshal(d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.videos = append([]json.RawMessage{lb}, s.videos...)
+	s.details[d.UUID] = db
+	if d.ShortUUID != "" {
+		s.details[d.ShortUUID] = db
+	}
+	if d.ID != 0 {
+		s.details[strconv.Itoa(d.ID)] = db
+	}
+}
+
+// servedFile is content served at one path with Range support.
+type servedFile struct {
+	contentType string
+	data        []byte // ServeBytes
+	file        string // ServeFile
+}
+
+// ServeBytes serves data at path (GET and HEAD, with Range requests) as
+// contentType. Handle overrides it.
+func (s *Server) ServeBytes(path, contentType string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[path] = servedFile{contentType: contentType, data: data}
+}
+
+// ServeFile serves the local file at path (GET and HEAD, with Range
+// requests), typed by its extension. Handle overrides it.
+func (s *Server) ServeFile(path, file string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[path] = servedFile{file: file}
+}
+
+// Served is how many body bytes were sent for path by ServeBytes/ServeFile.
+func (s *Server) Served(path string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served[path]
+}
+
+// serveFile answers a path registered with ServeBytes or ServeFile.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	f, ok := s.files[r.URL.Path]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	var content io.ReadSeeker
+	ct := f.contentType
+	if f.file != "" {
+		fh, err := os.Open(f.file)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return true
+		}
+		defer fh.Close()
+		content = fh
+		if ct == "" {
+			ct = mime.TypeByExtension(filepath.Ext(f.file))
+		}
+	} else {
+		content = bytes.NewReader(f.data)
+	}
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	http.ServeContent(&countingWriter{ResponseWriter: w, s: s, path: r.URL.Path}, r, "", time.Time{}, content)
+	return true
+}
+
+// countingWriter adds the body bytes it writes to Server.served.
+type countingWriter struct {
+	http.ResponseWriter
+	s    *Server
+	path string
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.s.mu.Lock()
+	c.s.served[c.path] += int64(n)
+	c.s.mu.Unlock()
+	return n, err
+}
+
+// Restart brings a closed (or running) stand-in back on the same address
+// with the same catalog and files, as an instance coming back online. The
+// Server's Close then closes the new one.
+func (s *Server) Restart() error {
+	addr := s.Listener.Addr().String()
+	s.CloseClientConnections()
+	s.Server.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("peertubetest: restarting on %s: %w", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	s.Server = srv
+	return nil
 }
