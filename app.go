@@ -18,12 +18,16 @@ const appID = "org.fourmi.Fourmi"
 
 // runApp opens the library and the desktop window, and closes both when the
 // window closes or the process is interrupted.
-func runApp(ctx context.Context, dir string, logger *slog.Logger) error {
+// open, when not empty, is a link to open at start (fourmi URL).
+func runApp(ctx context.Context, dir, open string, logger *slog.Logger) error {
 	lib, closeLib, err := openLibrary(ctx, dir, logger)
 	if err != nil {
 		return err
 	}
 	defer closeLib()
+	if err := lib.Start(ctx); err != nil {
+		return err
+	}
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("fourmi.png", assets.Icon))
@@ -37,6 +41,9 @@ func runApp(ctx context.Context, dir string, logger *slog.Logger) error {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
+	if open != "" {
+		ui.Open(open)
+	}
 	ui.ShowAndRun()
 	return nil
 }

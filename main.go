@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/fourmi-app/fourmi/library"
@@ -28,6 +29,7 @@ const usage = `Fourmi — a desktop peer for the PeerTube federation.
 
 Usage:
   fourmi [--data DIR]                      open the app
+  fourmi [--data DIR] URL|magnet|torrent   open the app on a PeerTube video, magnet or .torrent
   fourmi [--data DIR] browse [flags] INSTANCE
                                            print a catalog page (for scripts)
   fourmi [--data DIR] get [--seed-for D] [--resolution R] URL|magnet|torrent
@@ -80,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "":
-		err = runApp(ctx, dir, logger)
+		err = runApp(ctx, dir, "", logger)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "fourmi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "browse":
@@ -90,6 +92,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help":
 		fs.Usage()
 	default:
+		if looksLikeLink(cmd) && len(rest) == 0 {
+			err = runApp(ctx, dir, cmd, logger)
+			break
+		}
 		fmt.Fprintf(stderr, "fourmi: unknown command %q\n\n", cmd)
 		fs.Usage()
 		return 2
@@ -104,6 +110,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// looksLikeLink tells a link to open (fourmi URL) from a mistyped command.
+func looksLikeLink(s string) bool {
+	return strings.HasPrefix(s, "magnet:?") || strings.HasPrefix(s, "http://") ||
+		strings.HasPrefix(s, "https://") || strings.HasSuffix(strings.ToLower(s), ".torrent")
 }
 
 // usageError marks a mistake in the command line (exit status 2).

@@ -29,6 +29,12 @@ type videoCard struct {
 	img   image.Image // nil shows the placeholder
 	now   func() time.Time
 	onTap func(index int)
+
+	// Continue watching: how far the user got (0 hides the bar), the
+	// line shown instead of views and age, and the keyboard focus.
+	resume   float64
+	metaText string
+	focused  bool
 }
 
 func newVideoCard(now func() time.Time, onTap func(int)) *videoCard {
@@ -61,12 +67,17 @@ func (c *videoCard) CreateRenderer() fyne.WidgetRenderer {
 		title2:  canvas.NewText("", nil),
 		channel: canvas.NewText("", nil),
 		meta:    canvas.NewText("", nil),
+		track:   canvas.NewRectangle(color.NRGBA{R: 0xFF, G: 0xFF, B: 0xFF, A: 0x50}),
+		fill:    canvas.NewRectangle(nil),
+		ring:    canvas.NewRectangle(color.Transparent),
 	}
+	r.ring.StrokeWidth, r.ring.CornerRadius = 2, 8
 	r.thumbBg.CornerRadius, r.thumb.CornerRadius, r.badgeBg.CornerRadius = 6, 6, 4
 	r.icon.FillMode = canvas.ImageFillContain
 	r.badge.TextStyle.Bold = true
 	r.title1.TextStyle.Bold, r.title2.TextStyle.Bold = true, true
-	r.objects = []fyne.CanvasObject{r.thumbBg, r.icon, r.thumb, r.badgeBg, r.badge, r.title1, r.title2, r.channel, r.meta}
+	r.objects = []fyne.CanvasObject{r.thumbBg, r.icon, r.thumb, r.badgeBg, r.badge, r.track, r.fill,
+		r.title1, r.title2, r.channel, r.meta, r.ring}
 	r.Refresh()
 	return r
 }
@@ -79,6 +90,8 @@ type cardRenderer struct {
 	badgeBg                       *canvas.Rectangle
 	badge                         *canvas.Text
 	title1, title2, channel, meta *canvas.Text
+	track, fill                   *canvas.Rectangle // resume position on the thumbnail
+	ring                          *canvas.Rectangle // keyboard focus
 	objects                       []fyne.CanvasObject
 }
 
@@ -116,6 +129,14 @@ func (r *cardRenderer) Layout(fyne.Size) {
 	r.badgeBg.Resize(fyne.NewSize(bw, bh))
 	r.badge.Move(fyne.NewPos(x+thumbW-bw-6+5, y+thumbH-bh-6+1))
 	r.badge.Resize(bs)
+
+	const barH = 4
+	r.track.Move(fyne.NewPos(x, y+thumbH-barH))
+	r.track.Resize(fyne.NewSize(thumbW, barH))
+	r.fill.Move(fyne.NewPos(x, y+thumbH-barH))
+	r.fill.Resize(fyne.NewSize(thumbW*float32(min(max(r.card.resume, 0), 1)), barH))
+	r.ring.Move(fyne.NewPos(1, 1))
+	r.ring.Resize(r.card.Size().SubtractWidthHeight(2, 2))
 
 	y += thumbH + 6
 	// the channel and meta lines follow the title, one or two lines long
@@ -192,8 +213,15 @@ func (r *cardRenderer) Refresh() {
 	if host == "" {
 		host = vid.Channel.Host
 	}
-	r.meta.Text = ellipsize(joinNonEmpty(" · ", formatViews(vid.Views), formatAge(vid.PublishedAt, now()), host),
-		thumbW, ms, fyne.TextStyle{})
+	meta := joinNonEmpty(" · ", formatViews(vid.Views), formatAge(vid.PublishedAt, now()), host)
+	if c.metaText != "" {
+		meta = c.metaText
+	}
+	r.meta.Text = ellipsize(meta, thumbW, ms, fyne.TextStyle{})
+	r.fill.FillColor = th.Color(theme.ColorNamePrimary, v)
+	r.track.Hidden, r.fill.Hidden = c.resume <= 0, c.resume <= 0
+	r.ring.StrokeColor = th.Color(theme.ColorNameFocus, v)
+	r.ring.Hidden = !c.focused
 
 	r.title1.TextSize, r.title2.TextSize, r.channel.TextSize, r.meta.TextSize = ts, ts, cs, ms
 	r.title1.Color, r.title2.Color, r.channel.Color, r.meta.Color = fg, fg, fg, muted
@@ -288,3 +316,28 @@ func (g *cardGrid) FocusGained() {
 
 // FocusLost keeps the selection, so coming back finds the same card.
 func (g *cardGrid) FocusLost() {}
+
+// resumeCard is a Continue watching card: a video card with the resume
+// position on its thumbnail, that takes the keyboard (Tab reaches it;
+// Enter, Return or Space opens it).
+type resumeCard struct {
+	videoCard
+}
+
+func newResumeCard(now func() time.Time, onTap func(int)) *resumeCard {
+	c := &resumeCard{}
+	c.now, c.onTap = now, onTap
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *resumeCard) FocusGained()   { c.focused = true; c.Refresh() }
+func (c *resumeCard) FocusLost()     { c.focused = false; c.Refresh() }
+func (c *resumeCard) TypedRune(rune) {}
+
+func (c *resumeCard) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyReturn, fyne.KeyEnter, fyne.KeySpace:
+		c.Tapped(nil)
+	}
+}

@@ -60,7 +60,7 @@ type discover struct {
 
 	source   *widget.Select
 	sort     *widget.Select
-	search   *widget.Entry
+	search   *appEntry
 	addBtn   *widget.Button
 	grid     *cardGrid
 	empty    *widget.Label
@@ -99,7 +99,7 @@ func newDiscover(u *UI) *discover {
 	d.source.PlaceHolder = "Source"
 	d.sort = widget.NewSelect(labelsOf(listSorts), func(string) { d.pickerChanged() })
 	d.sort.SetSelected(sortLabels[library.SortRecent])
-	d.search = widget.NewEntry()
+	d.search = newAppEntry(u)
 	d.search.PlaceHolder = "Search videos  (Ctrl+F)"
 	d.search.ActionItem = widget.NewIcon(theme.SearchIcon())
 	d.search.OnChanged = d.typed

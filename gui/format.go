@@ -120,3 +120,66 @@ func errorText(err error) string {
 	}
 	return strings.TrimPrefix(msg, "library: ")
 }
+
+// Binary units for rates and limits: the seeding limits are whole binary
+// units (the default disk budget is 20 GiB), and torrent clients count so.
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+	gib = 1 << 30
+)
+
+// formatBytes writes an amount of data in binary units with the usual
+// short names ("512 B", "3.4 KB", "120 MB", "1.5 GB").
+func formatBytes(n int64) string {
+	switch {
+	case n < kib:
+		return strconv.FormatInt(max(n, 0), 10) + " B"
+	case n < mib:
+		return oneDecimal(float64(n)/kib) + " KB"
+	case n < gib:
+		return oneDecimal(float64(n)/mib) + " MB"
+	default:
+		return oneDecimal(float64(n)/gib) + " GB"
+	}
+}
+
+// formatRate writes a transfer rate ("0 B/s", "350 KB/s", "1.2 MB/s").
+func formatRate(bps float64) string {
+	if bps < 1 {
+		return "0 B/s"
+	}
+	return formatBytes(int64(bps)) + "/s"
+}
+
+// oneDecimal keeps one decimal below 10 (3.4), none from 10 (120).
+func oneDecimal(x float64) string {
+	if x < 10 {
+		return strings.TrimSuffix(strconv.FormatFloat(x, 'f', 1, 64), ".0")
+	}
+	return strconv.FormatFloat(x, 'f', 0, 64)
+}
+
+// formatRatio writes a share ratio with two decimals ("0.45", "2.00").
+func formatRatio(r float64) string {
+	return strconv.FormatFloat(max(r, 0), 'f', 2, 64)
+}
+
+// formatPercent writes a fraction as a whole percentage, never showing
+// 100 % before it is complete.
+func formatPercent(f float64) string {
+	p := int(f * 100)
+	if f >= 1 {
+		p = 100
+	}
+	return strconv.Itoa(min(max(p, 0), 100)) + " %"
+}
+
+// formatNumber writes x with at most two decimals and no trailing zeros.
+func formatNumber(x float64) string {
+	s := strconv.FormatFloat(x, 'f', 2, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}

@@ -74,18 +74,38 @@ func testLogger() *slog.Logger {
 // srv as its only instance (and as its global search index).
 func openLibrary(t *testing.T, srv *peertubetest.Server) *library.Library {
 	t.Helper()
+	return openLibraryAt(t, srv, t.TempDir(), false)
+}
+
+// openLibraryAt opens the library in dir; watch also starts BitTorrent on
+// loopback only, with headless mpv (playback tests).
+func openLibraryAt(t *testing.T, srv *peertubetest.Server, dir string, watch bool) *library.Library {
+	t.Helper()
 	ctx := context.Background()
-	lib, err := library.Open(ctx, library.Options{
-		Dir:              t.TempDir(),
+	opt := library.Options{
+		Dir:              dir,
 		Logger:           testLogger(),
 		HTTPClient:       &http.Client{Timeout: 10 * time.Second},
 		DefaultInstances: []string{},
 		SearchIndexURL:   srv.URL,
-	})
+	}
+	if watch {
+		opt.LoopbackOnly = true
+		opt.PlayerHeadless = true
+		opt.PlayerPrefer = "mpv"
+		opt.SeedCheckInterval = 200 * time.Millisecond
+		opt.PositionSaveInterval = 300 * time.Millisecond
+	}
+	lib, err := library.Open(ctx, opt)
 	if err != nil {
 		t.Fatalf("open library: %v", err)
 	}
 	t.Cleanup(func() { lib.Close() })
+	if watch {
+		if err := lib.Start(ctx); err != nil {
+			t.Fatalf("start the library: %v", err)
+		}
+	}
 	if _, err := lib.AddInstance(ctx, srv.URL); err != nil {
 		t.Fatalf("add the stand-in instance: %v", err)
 	}
@@ -96,8 +116,19 @@ func openLibrary(t *testing.T, srv *peertubetest.Server) *library.Library {
 // the given size, and shows it (which starts loading).
 func newHarness(t *testing.T, srv *peertubetest.Server, size fyne.Size) *harness {
 	t.Helper()
+	return newHarnessWith(t, srv, size, openLibrary(t, srv))
+}
+
+// newWatchHarness is newHarness on a started library (BitTorrent on
+// loopback, headless mpv): Play, Download and the transfers work.
+func newWatchHarness(t *testing.T, srv *peertubetest.Server, size fyne.Size) *harness {
+	t.Helper()
+	return newHarnessWith(t, srv, size, openLibraryAt(t, srv, t.TempDir(), true))
+}
+
+func newHarnessWith(t *testing.T, srv *peertubetest.Server, size fyne.Size, lib *library.Library) *harness {
+	t.Helper()
 	app := test.NewTempApp(t)
-	lib := openLibrary(t, srv)
 	h := &harness{t: t, app: app, lib: lib, loop: &uiLoop{}, srv: srv}
 	h.ui = New(app, lib, testLogger())
 	h.ui.do = h.loop.post
@@ -170,6 +201,10 @@ func visibleTexts(o fyne.CanvasObject, out []string) []string {
 	case *keyButton:
 		return append(out, x.Text)
 	case *widget.Entry:
+		return append(out, x.Text)
+	case *appEntry:
+		return append(out, x.Text)
+	case *widget.Check:
 		return append(out, x.Text)
 	case *widget.Select:
 		return append(out, x.Selected)

@@ -87,8 +87,8 @@ func (h *harness) selected(i int) bool {
 	return c != nil && h.ui.discover.grid.cursor == i
 }
 
-// Tab walks the controls in reading order: navigation, source, sort,
-// search, Add instance, then the grid.
+// Tab walks the controls in reading order: navigation, Open link, source,
+// sort, search, Add instance, then the grid.
 func TestTabOrder(t *testing.T) {
 	srv := peertubetest.NewSynthetic(4)
 	t.Cleanup(srv.Close)
@@ -98,7 +98,7 @@ func TestTabOrder(t *testing.T) {
 	c := h.ui.win.Canvas()
 	c.Unfocus()
 	var order []fyne.Focusable
-	for range 12 {
+	for range 16 {
 		test.FocusNext(c)
 		f := c.Focused()
 		if f == nil || slices.Contains(order, f) {
@@ -107,10 +107,11 @@ func TestTabOrder(t *testing.T) {
 		order = append(order, f)
 	}
 	idx := func(f fyne.Focusable) int { return slices.Index(order, f) }
-	seq := []int{idx(h.ui.navDiscover), idx(h.ui.navSettings), idx(d.source), idx(d.sort), idx(d.search), idx(d.addBtn), idx(d.grid)}
+	seq := []int{idx(h.ui.navDiscover), idx(h.ui.navLibrary), idx(h.ui.navSettings), idx(h.ui.openBtn),
+		idx(d.source), idx(d.sort), idx(d.search), idx(d.addBtn), idx(d.grid)}
 	for i, k := range seq {
 		if k < 0 || (i > 0 && k <= seq[i-1]) {
-			t.Fatalf("tab order positions %v (nav, nav, source, sort, search, add, grid); order %T", seq, order)
+			t.Fatalf("tab order positions %v (Discover, Library, Settings, Open link, source, sort, search, add, grid); order %T", seq, order)
 		}
 	}
 }

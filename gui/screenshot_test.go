@@ -2,16 +2,21 @@ package gui
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/library"
 )
 
 // maxScreenshotBytes keeps the documentation's images small.
@@ -25,9 +30,17 @@ func TestScreenshots(t *testing.T) {
 		t.Skip("set FOURMI_SCREENSHOTS=<dir> to write the screenshots")
 	}
 	fatalIf(t, os.MkdirAll(dir, 0o755))
+	needMPV(t)
+	file := testVideo(t)
 	srv := peertubetest.NewSynthetic(40)
 	t.Cleanup(srv.Close)
-	h := newHarness(t, srv, fyne.NewSize(1280, 800))
+	// real videos to play, download and seed, first in the catalog
+	var vids []published
+	for _, name := range []string{"A queen's first day", "Ants crossing a river", "Inside the ant farm",
+		"How ants build bridges", "Leafcutter ants at night"} {
+		vids = append(vids, publish(t, srv, name, file, 8))
+	}
+	h := newWatchHarness(t, srv, fyne.NewSize(1280, 800))
 	h.waitLoaded("the catalog")
 	d := h.ui.discover
 	h.waitFor("the thumbnails", func() bool {
@@ -55,7 +68,7 @@ func TestScreenshots(t *testing.T) {
 	h.ui.setTheme(themeDark)
 	shoot("discover-dark.png")
 
-	test.Tap(h.card(1))
+	test.Tap(h.card(len(vids) + 1)) // a synthetic video, with a long description
 	s := h.ui.video
 	h.waitFor("the details and the preview", func() bool {
 		return !s.video.DetailsAt.IsZero() && !s.progress.Visible() && s.preview.Image != nil
@@ -68,6 +81,78 @@ func TestScreenshots(t *testing.T) {
 	test.Tap(h.ui.navSettings)
 	h.waitFor("the instances", func() bool { return len(h.ui.settings.removeBtns) == 1 })
 	shoot("settings-light.png")
+	h.ui.setTheme(themeDark)
+	h.ui.settings.showWatching()
+	shoot("settings-watching-dark.png")
+	h.ui.setTheme(themeLight)
+	test.Tap(h.ui.navDiscover)
+
+	// watching: the stats panel while mpv (headless) plays
+	ctx := context.Background()
+	s = h.openByName(vids[4].name)
+	test.Tap(s.play)
+	var sess *session
+	h.waitFor("the playback", func() bool {
+		sess = h.ui.sessions[vids[4].uuid]
+		return sess != nil && sess.stats.Size > 0 && sess.stats.Completed == sess.stats.Size && sess.pos >= 1500*time.Millisecond
+	})
+	h.waitFor("the thumbnail", func() bool { return s.preview.Image != nil })
+	shoot("video-playing-light.png")
+	h.ui.setTheme(themeDark)
+	shoot("video-playing-dark.png")
+	test.Tap(s.panel.stop)
+	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[4].uuid] == nil })
+	h.key(fyne.KeyEscape)
+
+	// Library: two videos to continue, one watched to the end, a
+	// download, a dropped torrent (paused)
+	s = h.openByName(vids[3].name)
+	test.Tap(s.play)
+	h.waitFor("a position", func() bool {
+		sess = h.ui.sessions[vids[3].uuid]
+		return sess != nil && sess.pos >= 3*time.Second
+	})
+	test.Tap(s.panel.stop)
+	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[3].uuid] == nil })
+	h.key(fyne.KeyEscape)
+	end := 7500 * time.Millisecond
+	pb, err := h.lib.Play(ctx, library.PlayRequest{UUID: vids[2].uuid, From: &end})
+	if err == nil {
+		h.lib.OpenURL(ctx, srv.URL+"/videos/watch/"+vids[2].uuid) // details for the history row
+		<-pb.Done()
+	}
+	fatalIf(t, err)
+	s = h.openByName(vids[1].name)
+	test.Tap(s.download)
+	h.waitFor("the download", func() bool { return strings.Contains(mutedText(s.notice), "Downloading") })
+	h.key(fyne.KeyEscape)
+	h.ui.dropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(writeTorrent(t, vids[0].torrent))})
+	h.waitFor("Library", func() bool { return h.ui.screen == screenLibrary })
+	lib := h.ui.library
+	h.transferRowOf(vids[0].infoHash, seeding)
+	test.Tap(lib.rows[vids[0].infoHash].pause)
+	h.transferRowOf(vids[0].infoHash, func(r *transferRow) bool { return r.t.State == library.StatePaused })
+	for _, v := range vids[1:] {
+		h.transferRowOf(v.infoHash, seeding)
+	}
+	h.waitFor("the history", func() bool { return len(lib.resume) == 2 && len(lib.history) == 3 })
+	h.waitFor("the thumbnails", func() bool {
+		for _, c := range lib.cards[:len(lib.resume)] {
+			if c.img == nil {
+				return false
+			}
+		}
+		return true
+	})
+	lib.setNotice("")
+	lib.scroll.ScrollToTop()
+	h.ui.setTheme(themeLight)
+	shoot("library-light.png")
+	h.ui.setTheme(themeDark)
+	shoot("library-dark.png")
+	lib.scroll.ScrollToBottom()
+	h.ui.setTheme(themeLight)
+	shoot("library-history-light.png")
 }
 
 func writePNG(t *testing.T, path string, img image.Image) {

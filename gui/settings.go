@@ -34,13 +34,14 @@ type settingsScreen struct {
 	root fyne.CanvasObject
 
 	themeRadio *widget.RadioGroup
-	indexEntry *widget.Entry
+	indexEntry *appEntry
 	indexSave  *widget.Button
 	indexNote  *widget.RichText
 	instances  *fyne.Container
 	removeBtns map[string]*widget.Button // by host
 	banner     *banner
 	scroll     *container.Scroll
+	watch      *watchSettings
 	gen        int
 }
 
@@ -62,7 +63,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.themeRadio.Required = true
 	s.themeRadio.SetSelected(themeLabel(u.theme.mode))
 
-	s.indexEntry = widget.NewEntry()
+	s.indexEntry = newAppEntry(u)
 	s.indexEntry.PlaceHolder = "https://sepiasearch.org"
 	s.indexEntry.OnSubmitted = func(string) { s.saveIndex() }
 	s.indexSave = widget.NewButton("Save", s.saveIndex)
@@ -74,11 +75,15 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		u.showAddInstance(func(library.Instance) { u.discover.loadSources("") })
 	})
 
+	s.watch = newWatchSettings(s)
 	content := container.NewVBox(
 		heading("Settings"),
 		s.banner.root,
 		section("Appearance"),
 		border(nil, nil, withMinWidth(fieldName("Theme"), 120), nil, s.themeRadio),
+		widget.NewSeparator())
+	content.Objects = append(content.Objects, s.watch.content()...)
+	content.Objects = append(content.Objects,
 		widget.NewSeparator(),
 		section("Global search"),
 		paragraph("Global search asks a Sepia Search index, which lists the videos of thousands of PeerTube instances. Leave empty for the default."),
@@ -93,8 +98,16 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.scroll = container.NewVScroll(container.New(maxWidthLayout{w: 760}, container.NewPadded(content)))
 	s.root = s.scroll
 	s.root.Hide()
-	s.banner.relayout = func() { relayoutScroll(s.scroll) }
+	s.banner.relayout = s.relayout
 	return s
+}
+
+func (s *settingsScreen) relayout() { relayoutScroll(s.scroll) }
+
+// showWatching scrolls to "Watching & seeding".
+func (s *settingsScreen) showWatching() {
+	s.relayout()
+	scrollToObject(s.scroll, s.watch.head)
 }
 
 func section(text string) *widget.Label {
@@ -126,13 +139,19 @@ func (s *settingsScreen) reload() {
 		insts, ierr := s.u.lib.Instances(ctx)
 		index, _, serr := s.u.lib.Setting(ctx, library.SettingSearchIndexURL)
 		inUse, _ := s.u.lib.SearchIndexURL(ctx)
+		maxRes, _, merr := s.u.lib.Setting(ctx, library.SettingMaxResolution)
+		player, _, perr := s.u.lib.Setting(ctx, library.SettingPlayer)
+		lim, lerr := s.u.lib.SeedLimits(ctx)
 		s.u.do(func() {
 			if gen != s.gen {
 				return
 			}
-			if err := firstErr(ierr, serr); err != nil {
+			if err := firstErr(ierr, serr, merr, perr); err != nil {
 				s.banner.Show("Could not read the settings: "+errorText(err), "Retry", s.reload)
+			} else if lerr != nil {
+				s.banner.Show("Could not read the seeding limits: "+errorText(lerr), "Retry", s.reload)
 			}
+			s.watch.load(lim, lerr, maxRes, player)
 			if inUse != "" && index == "" {
 				s.indexEntry.SetPlaceHolder(inUse + "  (default)")
 			}

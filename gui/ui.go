@@ -1,6 +1,7 @@
 package gui
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 const (
 	screenDiscover = "discover"
 	screenVideo    = "video"
+	screenLibrary  = "library"
 	screenSettings = "settings"
 )
 
@@ -47,12 +49,19 @@ type UI struct {
 	thumbs   *thumbs
 	discover *discover
 	video    *videoScreen
+	library  *libraryScreen
 	settings *settingsScreen
-	addDlg   *addDialog // the last "Add instance" dialog opened
+	addDlg   *addDialog  // the last "Add instance" dialog opened
+	openDlg  *openDialog // the "Open link" dialog while it shows
+
+	sessions map[string]*session // playbacks by video UUID (or transferKey)
 
 	screen      string
+	videoFrom   string // the screen the Video screen was opened from
 	navDiscover *widget.Button
+	navLibrary  *widget.Button
 	navSettings *widget.Button
+	openBtn     *widget.Button
 	started     bool
 }
 
@@ -68,6 +77,7 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 		app: app, lib: lib, log: logger,
 		ctx: ctx, cancel: cancel,
 		do: fyne.Do, now: time.Now, openURL: app.OpenURL,
+		sessions: map[string]*session{},
 	}
 	u.win = app.NewWindow("Fourmi")
 	u.win.Resize(fyne.NewSize(1200, 780))
@@ -90,10 +100,12 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 	u.thumbs = newThumbs(u)
 	u.discover = newDiscover(u)
 	u.video = newVideoScreen(u)
+	u.library = newLibraryScreen(u)
 	u.settings = newSettingsScreen(u)
 
 	u.win.SetContent(u.layout())
 	u.bindKeys()
+	u.win.SetOnDropped(u.dropped)
 	u.showScreen(screenDiscover)
 	return u
 }
@@ -116,9 +128,12 @@ func (u *UI) ShowAndRun() {
 	u.app.Run()
 }
 
-// Close cancels every load in flight and waits for their goroutines.
+// Close cancels every load in flight, closes the players it started and
+// waits for their goroutines. Call it on the UI thread (after ShowAndRun
+// returns), before closing the library.
 func (u *UI) Close() {
 	u.cancel()
+	u.stopAllSessions()
 	u.wg.Wait()
 }
 
@@ -141,18 +156,27 @@ func (u *UI) layout() fyne.CanvasObject {
 	tagline := newMutedText(theme.SizeNameCaptionText)
 	setMutedText(tagline, "PeerTube, peer to peer")
 	u.navDiscover = widget.NewButtonWithIcon("Discover", theme.SearchIcon(), func() { u.showScreen(screenDiscover) })
+	u.navLibrary = widget.NewButtonWithIcon("Library", theme.StorageIcon(), func() { u.showScreen(screenLibrary) })
 	u.navSettings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showScreen(screenSettings) })
-	for _, b := range []*widget.Button{u.navDiscover, u.navSettings} {
+	u.openBtn = widget.NewButtonWithIcon("Open link…", theme.FolderOpenIcon(), func() { u.showOpen() })
+	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navSettings, u.openBtn} {
 		b.Alignment = widget.ButtonAlignLeading
 	}
+	u.openBtn.Importance = widget.LowImportance
+	openHint := newMutedText(theme.SizeNameCaptionText)
+	setMutedText(openHint, "Magnet, .torrent or PeerTube link  ·  Ctrl+O")
+	openHint.Wrapping = fyne.TextWrapWord
+	openHint.Truncation = fyne.TextTruncateOff
 	brand := newBrand(name)
 	side := container.NewVBox(
 		container.NewPadded(container.NewVBox(brand, tagline)),
-		u.navDiscover, u.navSettings,
+		u.navDiscover, u.navLibrary, u.navSettings,
+		widget.NewSeparator(),
+		u.openBtn, container.New(layout.NewCustomPaddedLayout(0, 0, 10, 4), openHint),
 	)
 	sidebar := container.NewStack(newThemedRect(colorNameSidebar, 0),
 		container.NewPadded(withMinWidth(side, 170)))
-	screens := container.NewStack(u.discover.root, u.video.root, u.settings.root)
+	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.settings.root)
 	main := container.New(layout.NewCustomPaddedLayout(10, 6, 14, 14), screens)
 	return border(nil, nil, sidebar, nil, main)
 }
@@ -182,28 +206,49 @@ func (r *brandRenderer) Refresh() {
 	r.b.text.Refresh()
 }
 
-// showScreen switches the main area; the Video screen counts as Discover
-// in the sidebar (it is opened from there).
+// showScreen switches the main area. The Video screen counts, in the
+// sidebar, as the screen it was opened from; asking for that screen from
+// the Video screen goes back to it.
 func (u *UI) showScreen(s string) {
-	if s == screenDiscover && u.screen == screenVideo {
+	if u.screen == screenVideo && s == u.videoFrom {
 		u.closeVideo()
 		return
+	}
+	prev := u.screen
+	if prev == screenVideo && s != screenVideo {
+		u.video.leave()
+	}
+	if prev == screenLibrary && s != screenLibrary {
+		u.library.hide()
 	}
 	u.screen = s
 	setVisible(u.discover.root, s == screenDiscover)
 	setVisible(u.video.root, s == screenVideo)
+	setVisible(u.library.root, s == screenLibrary)
 	setVisible(u.settings.root, s == screenSettings)
-	if s == screenSettings {
+	switch {
+	case s == screenSettings:
 		u.settings.reload()
+	case s == screenLibrary && prev != screenLibrary:
+		u.library.show()
 	}
-	u.navDiscover.Importance, u.navSettings.Importance = widget.LowImportance, widget.LowImportance
-	if s == screenSettings {
-		u.navSettings.Importance = widget.HighImportance
-	} else {
-		u.navDiscover.Importance = widget.HighImportance
+	nav := s
+	if s == screenVideo {
+		nav = u.videoFrom
 	}
-	u.navDiscover.Refresh()
-	u.navSettings.Refresh()
+	for _, b := range []struct {
+		btn    *widget.Button
+		screen string
+	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navSettings, screenSettings}} {
+		imp := widget.LowImportance
+		if b.screen == nav {
+			imp = widget.HighImportance
+		}
+		if b.btn.Importance != imp {
+			b.btn.Importance = imp
+			b.btn.Refresh()
+		}
+	}
 }
 
 func setVisible(o fyne.CanvasObject, visible bool) {
@@ -217,21 +262,36 @@ func setVisible(o fyne.CanvasObject, visible bool) {
 // openVideo shows the Video screen for v.
 func (u *UI) openVideo(v library.Video) {
 	c := u.win.Canvas()
-	u.discover.hadFocus = c.Focused() == fyne.Focusable(u.discover.grid)
+	if u.screen != screenVideo {
+		u.videoFrom = cmp.Or(u.screen, screenDiscover)
+		if u.screen == screenDiscover {
+			u.discover.hadFocus = c.Focused() == fyne.Focusable(u.discover.grid)
+		}
+	}
 	c.Unfocus()
 	u.video.show(v)
 	u.showScreen(screenVideo)
 }
 
-// closeVideo goes back from the Video screen to Discover, where it was.
+// openVideoByUUID shows the Video screen for v (which may only have its
+// UUID and name) and plays it at resolution res (0: the default).
+func (u *UI) openVideoByUUID(v library.Video, res int) {
+	u.openVideo(v)
+	u.video.picked = res
+	u.video.renderWatch()
+	u.video.resume()
+}
+
+// closeVideo goes back from the Video screen to where it was opened.
 func (u *UI) closeVideo() {
 	if u.screen != screenVideo {
 		return
 	}
 	u.video.leave()
+	from := cmp.Or(u.videoFrom, screenDiscover)
 	u.screen = ""
-	u.showScreen(screenDiscover)
-	if u.discover.hadFocus {
+	u.showScreen(from)
+	if from == screenDiscover && u.discover.hadFocus {
 		u.win.Canvas().Focus(u.discover.grid)
 	}
 }
@@ -242,18 +302,48 @@ func (u *UI) focusSearch() {
 	u.win.Canvas().Focus(u.discover.search)
 }
 
+// The window's keyboard shortcuts. Play is Ctrl+Enter on the Video screen
+// (and Space there when no control has the keyboard).
 var (
-	shortcutFind = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
-	shortcutBack = &desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}
+	shortcutFind     = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutBack     = &desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}
+	shortcutOpen     = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutPlay     = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutPlayKeys = &desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}
 )
+
+var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPlay, shortcutPlayKeys}
+
+// isWindowShortcut says whether s is one of the window's own shortcuts.
+func (u *UI) isWindowShortcut(s *desktop.CustomShortcut) bool {
+	for _, w := range windowShortcuts {
+		if w.KeyName == s.KeyName && w.Modifier == s.Modifier {
+			return true
+		}
+	}
+	return false
+}
 
 func (u *UI) bindKeys() {
 	c := u.win.Canvas()
 	c.AddShortcut(shortcutFind, func(fyne.Shortcut) { u.focusSearch() })
 	c.AddShortcut(shortcutBack, func(fyne.Shortcut) { u.closeVideo() })
+	c.AddShortcut(shortcutOpen, func(fyne.Shortcut) { u.showOpen() })
+	play := func(fyne.Shortcut) {
+		if u.screen == screenVideo && u.openDlg == nil {
+			u.video.doPlay()
+		}
+	}
+	c.AddShortcut(shortcutPlay, play)
+	c.AddShortcut(shortcutPlayKeys, play)
 	c.SetOnTypedKey(func(ev *fyne.KeyEvent) {
-		if ev.Name == fyne.KeyEscape || ev.Name == fyne.KeyBackspace {
+		switch {
+		case ev.Name == fyne.KeyEscape && u.openDlg != nil:
+			u.openDlg.close()
+		case ev.Name == fyne.KeyEscape || ev.Name == fyne.KeyBackspace:
 			u.closeVideo()
+		case ev.Name == fyne.KeySpace && u.screen == screenVideo && u.openDlg == nil:
+			u.video.doPlay()
 		}
 	})
 }

@@ -51,10 +51,24 @@ type videoScreen struct {
 	files       *fyne.Container
 	scroll      *container.Scroll
 
+	// watching
+	play       *keyButton
+	resPick    *widget.Select
+	download   *keyButton
+	copyStream *keyButton
+	playNote   *widget.RichText
+	panel      *statsPanel
+
 	video      library.Video
 	previewURL string
 	gen        int
 	cancel     context.CancelFunc
+
+	resolutions []int  // the picker's options, best first
+	picked      int    // resolution the user picked; 0 = the default
+	maxRes      int    // the max-resolution setting
+	starting    bool   // a Play or stream is starting
+	startUUID   string // the video being started
 }
 
 func newVideoScreen(u *UI) *videoScreen {
@@ -78,8 +92,18 @@ func newVideoScreen(u *UI) *videoScreen {
 	s.stats = newMutedText(theme.SizeNameText)
 
 	s.copyLink = newKeyButton("Copy link", theme.ContentCopyIcon(), s.doCopyLink, u.closeVideo)
+	s.copyLink.Importance = widget.LowImportance
 	s.openBrowser = newKeyButton("Open in browser", theme.ComputerIcon(), s.doOpenBrowser, u.closeVideo)
-	s.openBrowser.Importance = widget.HighImportance
+	s.openBrowser.Importance = widget.LowImportance
+	s.play = newKeyButton("Play", theme.MediaPlayIcon(), s.doPlay, u.closeVideo)
+	s.play.Importance = widget.HighImportance
+	s.resPick = widget.NewSelect(nil, s.resolutionPicked)
+	s.resPick.PlaceHolder = "Best quality"
+	s.download = newKeyButton("Download", theme.DownloadIcon(), s.doDownload, u.closeVideo)
+	s.copyStream = newKeyButton("Copy stream URL", theme.ContentCopyIcon(), s.doCopyStream, u.closeVideo)
+	s.playNote = newMutedText(theme.SizeNameCaptionText)
+	s.panel = newStatsPanel(s.doStop, u.closeVideo)
+	s.maxRes = defaultMaxResolution
 	s.notice = newMutedText(theme.SizeNameText)
 	s.banner = newBanner()
 	s.progress = widget.NewProgressBarInfinite()
@@ -97,11 +121,12 @@ func newVideoScreen(u *UI) *videoScreen {
 		fieldName("Tags"), s.tags)
 	s.files = container.NewVBox()
 
+	watch := container.NewHBox(s.play, withMinWidth(s.resPick, 170), s.download, s.copyStream)
 	actions := container.NewHBox(s.openBrowser, s.copyLink, container.NewCenter(s.notice))
 	left := container.NewVBox(
 		container.NewHBox(previewBox),
 		s.title, s.channel, s.stats,
-		actions, s.banner.root, s.progress,
+		watch, s.playNote, s.panel.root, s.banner.root, s.progress, actions,
 		widget.NewSeparator(), s.desc)
 	right := container.NewVBox(
 		heading("Details"), form,
@@ -140,10 +165,13 @@ func detailLabel() *widget.Label {
 func (s *videoScreen) show(v library.Video) {
 	s.leave()
 	s.video = v
+	s.picked = 0
+	s.resolutions = nil
 	s.banner.Hide()
 	setMutedText(s.notice, "")
 	s.scroll.ScrollToTop()
 	s.render()
+	s.showSession()
 	s.fetch()
 }
 
@@ -164,6 +192,13 @@ func (s *videoScreen) fetch() {
 	s.progress.Show()
 	s.progress.Start()
 	s.u.goRun(func(context.Context) {
+		maxRes := readMaxResolution(ctx, s.u.lib)
+		s.u.do(func() {
+			if gen == s.gen && maxRes != s.maxRes {
+				s.maxRes = maxRes
+				s.renderWatch()
+			}
+		})
 		if cached, err := s.u.lib.Video(ctx, uuid); err == nil {
 			s.u.do(func() {
 				if gen == s.gen && (!cached.DetailsAt.IsZero() || s.video.DetailsAt.IsZero()) {
@@ -303,6 +338,7 @@ func (s *videoScreen) renderFiles() {
 		rows = append(rows, fieldName(msg))
 	}
 	s.files.Objects = rows
+	s.renderWatch()
 	s.relayout()
 }
 

@@ -41,8 +41,16 @@ func TestVideoScreenShowsDetails(t *testing.T) {
 			t.Errorf("the Video screen does not show %q", want)
 		}
 	}
-	if h.screenShows("Play") {
-		t.Errorf("there is a Play button, but nothing can play yet")
+	// Play is offered, at the best resolution up to the 1080p default
+	if s.play.Disabled() || s.download.Disabled() || s.copyStream.Disabled() {
+		t.Errorf("Play %v, Download %v, Copy stream URL %v disabled for a video with files",
+			s.play.Disabled(), s.download.Disabled(), s.copyStream.Disabled())
+	}
+	if !strings.HasPrefix(s.resPick.Selected, "360p") || len(s.resPick.Options) != 2 {
+		t.Errorf("resolution picker: %q selected of %q, want 360p of 360p and 240p", s.resPick.Selected, s.resPick.Options)
+	}
+	if !strings.Contains(mutedText(s.playNote), "Ctrl+Enter") {
+		t.Errorf("the keyboard hint is missing: %q", mutedText(s.playNote))
 	}
 	if !strings.Contains(mutedText(s.stats), "Published") || !strings.Contains(mutedText(s.stats), "0:10") {
 		t.Errorf("stats line = %q", mutedText(s.stats))

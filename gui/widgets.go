@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -256,4 +257,62 @@ func relayout(o fyne.CanvasObject) {
 func relayoutScroll(s *container.Scroll) {
 	s.Refresh()
 	relayout(s.Content)
+}
+
+// scrollToObject scrolls s so that o (a descendant of its content,
+// through containers) is at the top.
+func scrollToObject(s *container.Scroll, o fyne.CanvasObject) {
+	var y float32
+	for p := o; p != nil && p != s.Content; p = parentOf(s.Content, p) {
+		y += p.Position().Y
+	}
+	s.ScrollToOffset(fyne.NewPos(0, max(y-8, 0)))
+}
+
+// parentOf finds o's container under root (nil when none).
+func parentOf(root, o fyne.CanvasObject) fyne.CanvasObject {
+	c, ok := root.(*fyne.Container)
+	if !ok {
+		return nil
+	}
+	for _, ch := range c.Objects {
+		if ch == o {
+			return c
+		}
+		if p := parentOf(ch, o); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// appEntry is a text entry that lets the window's own shortcuts through
+// (a focused plain Entry swallows Ctrl+O, Ctrl+F…), and reports Escape
+// when onEscape is set (to close the dialog it is in).
+type appEntry struct {
+	widget.Entry
+	u        *UI
+	onEscape func()
+}
+
+func newAppEntry(u *UI) *appEntry {
+	e := &appEntry{u: u}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+func (e *appEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(ev)
+}
+
+func (e *appEntry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && e.u != nil && e.u.isWindowShortcut(cs) {
+		e.u.win.Canvas().(fyne.Shortcutable).TypedShortcut(s)
+		return
+	}
+	e.Entry.TypedShortcut(s)
 }
