@@ -1,8 +1,9 @@
 // Package library is the heart of Fourmi: "your library". It owns the SQLite
 // database (schema and numbered migrations), caches the federation's catalogs
 // for instant and offline browsing, keeps settings and a thumbnail cache, and
-// orchestrates the network packages (federation, later peer) for the GUI and
-// the CLI. It holds no GUI types.
+// orchestrates the network packages (federation, peer) for the GUI and the
+// CLI: watching a video while seeding it, within the user's limits. It holds
+// no GUI types.
 package library
 
 import (
@@ -32,6 +33,26 @@ type Options struct {
 	SearchIndexURL  string
 	ThumbCacheBytes int64            // thumbnail disk cache bound; default 256 MiB
 	Now             func() time.Time // default time.Now
+
+	// Watching and seeding (see Start).
+	//
+	// PeerListenAddr is the BitTorrent address; "" means ":42069" (a free
+	// port if that one is taken), or "127.0.0.1:0" with LoopbackOnly.
+	PeerListenAddr string
+	// LoopbackOnly keeps BitTorrent on loopback with no DHT, PEX, port
+	// mapping, uTP, WebTorrent or trackers: for tests and benchmarks.
+	LoopbackOnly bool
+	// PlayerHeadless runs mpv without video or audio output (tests).
+	PlayerHeadless bool
+	// PlayerPrefer is the player used while SettingPlayer is unset: "mpv",
+	// "vlc", "default"; "" tries mpv, then VLC, then the OS default.
+	PlayerPrefer string
+	// SeedCheckInterval is how often the seeding manager saves the totals
+	// and applies SeedLimits; default 10 s.
+	SeedCheckInterval time.Duration
+	// PositionSaveInterval is how often a playing position is saved for
+	// resume; default 5 s.
+	PositionSaveInterval time.Duration
 }
 
 // ErrLocked means another Fourmi process (or another Open in this one) uses
@@ -69,6 +90,7 @@ type Library struct {
 
 	thumbs    thumbCache
 	stmtCache stmtCache
+	watch     watchState // the BitTorrent engine, playbacks, the seeding manager
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,6 +125,12 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 	if opt.SearchIndexURL == "" {
 		opt.SearchIndexURL = DefaultSearchIndexURL
 	}
+	if opt.SeedCheckInterval <= 0 {
+		opt.SeedCheckInterval = 10 * time.Second
+	}
+	if opt.PositionSaveInterval <= 0 {
+		opt.PositionSaveInterval = 5 * time.Second
+	}
 	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("library: %w", err)
@@ -126,6 +154,9 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 	l.thumbs.init(filepath.Join(dir, "cache", "thumbnails"), opt.ThumbCacheBytes)
 	from, to, err := migrate(ctx, db)
 	if err == nil {
+		err = l.initWatch()
+	}
+	if err == nil {
 		if from != to {
 			l.log.Info("database migrated", "from", from, "to", to)
 		}
@@ -138,16 +169,22 @@ func Open(ctx context.Context, opt Options) (*Library, error) {
 	return l, nil
 }
 
-// Close closes the database and releases the lock. It waits for background
-// thumbnail downloads, which it cancels.
+// Close stops the players, the seeding manager and the BitTorrent engine
+// (saving positions and transfer totals), then closes the database and
+// releases the lock. It waits for background thumbnail downloads, which it
+// cancels.
 func (l *Library) Close() error {
 	l.closeOnce.Do(func() {
+		watchErr := l.closeWatch()
 		l.cancel()
 		l.wg.Wait()
 		l.stmtCache.close()
 		l.closeErr = l.db.Close()
 		if err := l.lock.Close(); err != nil && l.closeErr == nil {
 			l.closeErr = err
+		}
+		if watchErr != nil && l.closeErr == nil {
+			l.closeErr = watchErr
 		}
 	})
 	return l.closeErr
