@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"fyne.io/fyne/v2"
@@ -19,8 +18,9 @@ const appID = "org.fourmi.Fourmi"
 // runApp opens the library and the desktop window, and closes both when the
 // window closes or the process is interrupted.
 // open, when not empty, is a link to open at start (fourmi URL).
-func runApp(ctx context.Context, dir, open string, logger *slog.Logger) error {
-	lib, closeLib, err := openLibrary(ctx, dir, logger)
+func runApp(ctx context.Context, env cliEnv, open string) error {
+	logger := env.logger
+	lib, closeLib, err := openLibrary(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -52,7 +51,7 @@ type browseResult struct {
 	Videos []browseVideo `json:"videos"`
 }
 
-func runBrowse(ctx context.Context, dir string, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
+func runBrowse(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("browse", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
@@ -94,7 +93,7 @@ func runBrowse(ctx context.Context, dir string, args []string, stdout, stderr io
 		return usageError{fmt.Errorf("--sort %q: want recent, trending, views or relevance", *sortBy)}
 	}
 
-	lib, closeLib, err := openLibrary(ctx, dir, logger)
+	lib, closeLib, err := openLibrary(ctx, env)
 	if err != nil {
 		return err
 	}

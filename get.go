@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -24,7 +23,7 @@ local .torrent file.
 Flags:
 `
 
-func runGet(ctx context.Context, dir string, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
+func runGet(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seedFor := fs.Duration("seed-for", 0, "keep seeding this long after the download")
@@ -49,7 +48,7 @@ func runGet(ctx context.Context, dir string, args []string, stdout, stderr io.Wr
 		return usageError{errors.New("--seed-for and --resolution cannot be negative")}
 	}
 
-	lib, closeLib, err := openLibrary(ctx, dir, logger)
+	lib, closeLib, err := openLibrary(ctx, env)
 	if err != nil {
 		return err
 	}

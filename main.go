@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/fourmi-app/fourmi/internal/quietlocale"
 	"github.com/fourmi-app/fourmi/library"
 )
 
@@ -37,13 +38,16 @@ Usage:
   fourmi version                           print the version
 
 Global flags:
-  --data DIR     library location (default: %s)
-  --verbose      debug logging on stderr
+  --data DIR        library location (default: %s)
+  --verbose         debug logging on stderr
+  --loopback-only   BitTorrent on 127.0.0.1 only, no DHT/PEX/port mapping
+                    (tests, benchmarks)
 
 Run "fourmi browse --help" for the browse flags.
 `
 
 func main() {
+	quietlocale.Restore()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -53,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "", "library location")
 	verbose := fs.Bool("verbose", false, "debug logging")
+	loopback := fs.Bool("loopback-only", false, "BitTorrent on 127.0.0.1 only: no DHT, PEX, port mapping or WebTorrent")
 	fs.Usage = func() { fmt.Fprintf(stderr, usage, defaultDataDir()) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -60,7 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	level := slog.LevelInfo
+	// The app logs its progress; commands keep stderr for what matters.
+	level := slog.LevelWarn
+	if fs.NArg() == 0 || looksLikeLink(fs.Arg(0)) {
+		level = slog.LevelInfo
+	}
 	if *verbose {
 		level = slog.LevelDebug
 	}
@@ -70,6 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if dir == "" {
 		dir = defaultDataDir()
 	}
+	env := cliEnv{dir: dir, loopbackOnly: *loopback, logger: logger}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,18 +92,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch cmd {
 	case "":
-		err = runApp(ctx, dir, "", logger)
+		err = runApp(ctx, env, "")
 	case "version", "--version":
 		fmt.Fprintf(stdout, "fourmi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "browse":
-		err = runBrowse(ctx, dir, rest, stdout, stderr, logger)
+		err = runBrowse(ctx, env, rest, stdout, stderr)
 	case "get":
-		err = runGet(ctx, dir, rest, stdout, stderr, logger)
+		err = runGet(ctx, env, rest, stdout, stderr)
 	case "help":
 		fs.Usage()
 	default:
 		if looksLikeLink(cmd) && len(rest) == 0 {
-			err = runApp(ctx, dir, cmd, logger)
+			err = runApp(ctx, env, cmd)
 			break
 		}
 		fmt.Fprintf(stderr, "fourmi: unknown command %q\n\n", cmd)
@@ -141,14 +151,22 @@ func defaultDataDir() string {
 	return filepath.Join(os.TempDir(), "fourmi")
 }
 
+// cliEnv is what the global flags decided, for every command.
+type cliEnv struct {
+	dir          string
+	loopbackOnly bool
+	logger       *slog.Logger
+}
+
 // openLibrary prepares the data dir and opens the library in it; the
 // returned func closes both.
-func openLibrary(ctx context.Context, dir string, logger *slog.Logger) (*library.Library, func(), error) {
-	closeCrash, err := prepareDataDir(dir)
+func openLibrary(ctx context.Context, env cliEnv) (*library.Library, func(), error) {
+	logger := env.logger
+	closeCrash, err := prepareDataDir(env.dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	lib, err := library.Open(ctx, library.Options{Dir: dir, Logger: logger.With("component", "library")})
+	lib, err := library.Open(ctx, library.Options{Dir: env.dir, Logger: logger, LoopbackOnly: env.loopbackOnly})
 	if err != nil {
 		closeCrash()
 		return nil, nil, err

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -137,5 +139,22 @@ func TestBrowseChannelAndAccount(t *testing.T) {
 	_, errOut, code = runCLI(t, "--data", dir, "browse", "--channel", "a", "--search", "b", s.URL)
 	if code != 2 {
 		t.Errorf("--channel with --search: exit %d %q", code, errOut)
+	}
+}
+
+// Under LANG=C.UTF-8 (servers, systemd) Fyne must not log a locale error on
+// every command: internal/quietlocale runs before Fyne's lang init.
+func TestNoLocaleNoiseUnderCUTF8(t *testing.T) {
+	if os.Getenv("FOURMI_LOCALE_CHILD") == "1" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoLocaleNoiseUnderCUTF8$")
+	cmd.Env = append(os.Environ(), "FOURMI_LOCALE_CHILD=1", "LANG=C.UTF-8", "LC_ALL=", "LC_MESSAGES=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "locale") {
+		t.Errorf("locale noise:\n%s", out)
 	}
 }
