@@ -216,6 +216,9 @@ func (e *Engine) addWebSeedLocked(h *handle, u string) {
 		}
 		return
 	}
+	if h.held {
+		e.guard.hold(u, true)
+	}
 	before := h.t.WebseedPeerConns()
 	h.t.AddWebSeeds([]string{u})
 	ws := &webSeed{url: u}

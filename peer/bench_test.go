@@ -85,6 +85,7 @@ func benchEngine(b *testing.B) *Engine {
 	return newEngine(b, b.TempDir(), func(c *Config) {
 		c.Logger = slog.New(slog.DiscardHandler)
 		c.TickInterval = time.Second // as in real use
+		c.StreamGrace = 0            // the default, 2 s
 	})
 }
 
@@ -97,30 +98,39 @@ func reportRatio(b *testing.B, fourmi, http time.Duration, label string) {
 }
 
 // Time to the first MiB of a stream (add the torrent, get the stream URL,
-// read 1 MiB) against a plain GET of the same file. Goal ≤ 1.3×.
+// read 1 MiB) against a plain GET of the same file. Goal ≤ 1.3×. On raw
+// loopback the fixed cost of adding a torrent dominates; the throttled case
+// (8 MiB/s, a decent home connection to an instance) is the realistic one.
 func BenchmarkTimeToFirstMiB(b *testing.B) {
-	path, data := randomFile(b, b.TempDir(), "bench.mp4", 16<<20)
-	srv := newThrottledServer(b, data, 0)
-	tb, ih := makeTorrent(b, path, PieceLengthFor(int64(len(data))), srv.fileURL())
-	e := benchEngine(b)
-	var fourmi, plain time.Duration
-	for range b.N {
-		plain += timeToBytes(b, srv.fileURL(), "", 1<<20)
-		start := time.Now()
-		if _, err := e.AddTorrent(tb); err != nil {
-			b.Fatal(err)
-		}
-		u, err := e.StreamURL(ih, 0, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		timeToBytes(b, u, "", 1<<20)
-		fourmi += time.Since(start)
-		if err := e.Remove(ih, true); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name string
+		bps  int
+	}{{"loopback", 0}, {"8MiBps", 8 << 20}} {
+		b.Run(c.name, func(b *testing.B) {
+			path, data := randomFile(b, b.TempDir(), "bench.mp4", 16<<20)
+			srv := newThrottledServer(b, data, c.bps)
+			tb, ih := makeTorrent(b, path, PieceLengthFor(int64(len(data))), srv.fileURL())
+			e := benchEngine(b)
+			var fourmi, plain time.Duration
+			for range b.N {
+				plain += timeToBytes(b, srv.fileURL(), "", 1<<20)
+				start := time.Now()
+				if _, err := e.AddTorrent(tb); err != nil {
+					b.Fatal(err)
+				}
+				u, err := e.StreamURL(ih, 0, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				timeToBytes(b, u, "", 1<<20)
+				fourmi += time.Since(start)
+				if err := e.Remove(ih, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRatio(b, fourmi, plain, "x-http")
+		})
 	}
-	reportRatio(b, fourmi, plain, "x-http")
 }
 
 // Time to the first byte after a seek to 50 % (the player first reads the

@@ -41,6 +41,12 @@ type Config struct {
 	// pieces when the video's duration is unknown. Default 4 MiB.
 	DefaultReadahead int64
 
+	// StreamGrace is how long a torrent just added waits for a player
+	// before its web seeds download the whole file, so that a player
+	// starting at once gets the instance's bandwidth (see direct.go).
+	// Default 2 s; negative: no wait.
+	StreamGrace time.Duration
+
 	// HTTPClient fetches .torrent files. Default: a client with a 30 s
 	// timeout. Responses are capped at MaxMetainfoSize either way.
 	HTTPClient *http.Client
@@ -72,19 +78,23 @@ func DefaultConfig(dataDir string) Config {
 
 // TestConfig is for tests and benchmarks: BitTorrent on 127.0.0.1 with a free
 // port, TCP only, no DHT, PEX, port mapping, WebTorrent, trackers or IPv6,
-// so nothing is sent beyond loopback. Peers are introduced with
+// so nothing is sent beyond loopback; no StreamGrace, a fast tick. Peers are introduced with
 // Engine.AddPeers; web seeds must be loopback servers.
 func TestConfig(dataDir string) Config {
 	return Config{
 		DataDir:      dataDir,
 		ListenAddr:   "127.0.0.1:0",
 		TickInterval: 100 * time.Millisecond,
+		StreamGrace:  -1,
 	}
 }
 
 func (c *Config) setDefaults() {
 	if c.StreamAddr == "" {
 		c.StreamAddr = "127.0.0.1:0"
+	}
+	if c.StreamGrace == 0 {
+		c.StreamGrace = 2 * time.Second
 	}
 	if c.DefaultReadahead <= 0 {
 		c.DefaultReadahead = 4 << 20

@@ -18,9 +18,9 @@
 // WebSeedRequestSize instead of 64 MiB, WebSeedHostConcurrency requests per
 // host instead of 25, planning at once instead of on a 5 s timer, torrents
 // dropped only when no web seed request is winding down (else it panics).
-// The stream fetches the first MiB at the player's position itself
-// (urgent.go), and web seeds serving bad data are proven bad and dropped
-// (stats.go). Tests fail if any of these stops working.
+// While a player streams, the stream fetches from the web seed itself, like
+// a plain HTTP player, verifying every piece (direct.go), and web seeds
+// serving bad data are proven bad and dropped (stats.go). Tests fail if any of these stops working.
 //
 // Data directory layout:
 //

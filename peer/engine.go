@@ -47,7 +47,9 @@ type Engine struct {
 	completion *pieceCompletion
 	torrents   map[InfoHash]*handle
 	stream     *streamServer
-	ctx        context.Context // lives from Start to Close
+	badMu      sync.Mutex
+	bad        map[string]string // web seed URL → proof it serves bad data; see reportBadWebSeed
+	ctx        context.Context   // lives from Start to Close
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
@@ -70,12 +72,17 @@ type handle struct {
 	webSeeds  []*webSeed
 	err       error // set when the torrent was refused after its metadata arrived
 	rates     rateSampler
-	urgent    urgentState
+	direct    directState
+	streams   int       // stream requests being served
+	holdUntil time.Time // anacrolix's web seed requests wait until then (StreamGrace)...
+	held      bool      // ...or while streamed; see updateHoldLocked
 }
 
 func (e *Engine) newHandle(ih InfoHash, t *torrent.Torrent) *handle {
-	h := &handle{ih: ih, t: t, ready: make(chan struct{}), rates: newRateSampler(time.Now())}
-	h.urgent.ctx, h.urgent.cancel = context.WithCancel(e.ctx)
+	now := time.Now()
+	h := &handle{ih: ih, t: t, ready: make(chan struct{}), rates: newRateSampler(now), holdUntil: now.Add(e.cfg.StreamGrace)}
+	h.direct.ctx, h.direct.cancel = context.WithCancel(e.ctx)
+	e.updateHoldLocked(h, now)
 	return h
 }
 
@@ -236,7 +243,7 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	e.mu.Lock()
 	for _, h := range e.torrents {
-		h.urgent.wg.Wait() // canceled with e.ctx
+		h.direct.wg.Wait() // canceled with e.ctx
 	}
 	e.mu.Unlock()
 	errs := e.cl.Close()
@@ -343,8 +350,9 @@ func (e *Engine) Remove(ih InfoHash, deleteData bool) error {
 
 // dropLocked removes h from the client and the engine, keeping its files.
 func (e *Engine) dropLocked(h *handle) {
-	h.urgent.cancel()
-	h.urgent.wg.Wait() // they touch the torrent; they need no e.mu
+	h.direct.cancel()
+	h.direct.wg.Wait() // they touch the torrent; they need no e.mu
+	e.releaseHoldLocked(h)
 	dropTorrent(e.cl, h.t)
 	delete(e.torrents, h.ih)
 	e.stream.forget(h.ih)

@@ -36,7 +36,7 @@ type Stats struct {
 // WebSeedStats describes one web seed of a torrent.
 type WebSeedStats struct {
 	URL        string
-	BytesRead  int64  // useful bytes received
+	BytesRead  int64  // useful bytes anacrolix received (the stream's own fetches count only in Stats.BytesFromWebSeeds)
 	PiecesGood int64  // pieces it wrote to that passed their hash
 	PiecesBad  int64  // pieces it wrote to that failed their hash
 	Dropped    string // why the engine stopped using it; "" while in use
@@ -74,7 +74,7 @@ func (e *Engine) statsLocked(h *handle) Stats {
 		return s // dropped: anacrolix's state is gone
 	}
 	ts := t.Stats()
-	s.BytesFromWebSeeds = ts.WebSeeds.BytesReadUsefulData.Int64() + h.urgent.bytes.Load()
+	s.BytesFromWebSeeds = ts.WebSeeds.BytesReadUsefulData.Int64() + h.direct.bytes.Load()
 	s.BytesFromPeers = ts.PeerConns.BytesReadUsefulData.Int64()
 	s.BytesUploaded = ts.BytesWrittenData.Int64()
 	s.Peers = ts.ActivePeers
@@ -131,10 +131,21 @@ func (e *Engine) tick(now time.Time) {
 	if err := e.completion.flush(); err != nil {
 		e.log.Error("recording verified pieces", "err", err)
 	}
+	e.badMu.Lock()
+	bad := e.bad
+	e.bad = nil
+	e.badMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.state != stateStarted {
 		return
+	}
+	for _, h := range e.torrents {
+		for _, ws := range h.webSeeds {
+			if reason, ok := bad[ws.url]; ok && ws.dropped == "" {
+				e.dropWebSeedLocked(h, ws, reason)
+			}
+		}
 	}
 	for _, h := range e.torrents {
 		if h.err != nil {
@@ -142,6 +153,7 @@ func (e *Engine) tick(now time.Time) {
 		}
 		ts := h.t.Stats()
 		h.rates.sample(now, ts.BytesReadUsefulData.Int64(), ts.BytesWrittenData.Int64())
+		e.updateHoldLocked(h, now)
 		if h.infoBytes != nil {
 			e.policeWebSeedsLocked(h, now)
 		}

@@ -190,6 +190,10 @@ func (s *streamServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	h := e.torrents[st.key.ih]
 	ok := h != nil && h.infoBytes != nil
+	if ok {
+		e.streamStartedLocked(h)
+		defer e.streamEnded(h)
+	}
 	e.mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)
@@ -206,7 +210,8 @@ func (s *streamServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	tr.SetContext(r.Context())
 	tr.SetResponsive()
 	tr.SetReadahead(readahead)
-	rd := &streamReader{Reader: tr, e: e, h: h, ctx: r.Context(), offset: f.Offset(), length: f.Length(), moved: true}
+	rd := &streamReader{Reader: tr, e: e, offset: f.Offset(), length: f.Length(), moved: true}
+	rd.f = e.startStreamFetch(r.Context(), h, readahead)
 
 	name := path.Base(f.DisplayPath())
 	ext := strings.ToLower(path.Ext(name))

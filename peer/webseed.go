@@ -143,12 +143,19 @@ type webSeedGuard struct {
 
 	mu      sync.RWMutex
 	dropped map[string]string // normalised URL → reason
+	holds   map[string]*webSeedHold
+}
+
+// webSeedHold makes anacrolix's requests to a URL wait (see direct.go).
+type webSeedHold struct {
+	n        int
+	released chan struct{}
 }
 
 func newWebSeedGuard(userAgent string) *webSeedGuard {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = 10
-	return &webSeedGuard{base: t, userAgent: userAgent, dropped: map[string]string{}}
+	return &webSeedGuard{base: t, userAgent: userAgent, dropped: map[string]string{}, holds: map[string]*webSeedHold{}}
 }
 
 func normURL(s string) string {
@@ -178,7 +185,56 @@ func (g *webSeedGuard) isDropped(u string) (string, bool) {
 	return r, ok
 }
 
+// hold (or release) anacrolix's requests to u; holds count.
+func (g *webSeedGuard) hold(u string, on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	u = normURL(u)
+	h := g.holds[u]
+	if on {
+		if h == nil {
+			h = &webSeedHold{released: make(chan struct{})}
+			g.holds[u] = h
+		}
+		h.n++
+		return
+	}
+	if h == nil {
+		return
+	}
+	if h.n--; h.n <= 0 {
+		close(h.released)
+		delete(g.holds, u)
+	}
+}
+
+// waitReleased blocks a request to a held URL until it is released.
+func (g *webSeedGuard) waitReleased(r *http.Request) error {
+	if isDirect(r.Context()) {
+		return nil
+	}
+	for {
+		g.mu.RLock()
+		h := g.holds[r.URL.String()]
+		g.mu.RUnlock()
+		if h == nil {
+			return nil
+		}
+		select {
+		case <-h.released:
+		case <-r.Context().Done():
+			return r.Context().Err()
+		}
+	}
+}
+
 func (g *webSeedGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := g.waitReleased(r); err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
 	reqURL := r.URL.String()
 	g.mu.RLock()
 	for u, reason := range g.dropped {

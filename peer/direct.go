@@ -1,0 +1,407 @@
+package peer
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"golang.org/x/time/rate"
+)
+
+// Direct streaming from web seeds.
+//
+// anacrolix/torrent v1.61 fetches web seeds in aligned slices, several at a
+// time per host, each a sequential request: a player starting or seeking
+// shares the instance's bandwidth with the rest of the file, and a request
+// it cancels to make room keeps its slot for a random back-off of up to
+// 10 s. Measured against a plain GET from an 8 MiB/s server, the first MiB
+// took 4× longer. So while a player reads a torrent:
+//
+//   - anacrolix's own web seed requests for it wait (webSeedGuard holds
+//     them), and so does its background download of the rest of the file;
+//   - the stream fetches from the web seed itself, as a plain HTTP player
+//     would: one sequential Range request from the player's position,
+//     readahead bytes ahead at most, restarted on seeks. Each piece's SHA-1
+//     is checked as it arrives, then the piece is written to the torrent's
+//     storage and anacrolix told it is complete, so it is seeded like any
+//     other;
+//   - with BitTorrent peers connected, the stream fetches only directSpan
+//     bytes at the position itself (getting playback going) and leaves the
+//     rest to the peers: the instance's bandwidth is what Fourmi saves.
+//
+// When the last stream of the torrent ends, anacrolix resumes: web seed and
+// peers complete the file for seeding. A torrent just added waits
+// Config.StreamGrace for a player before that download starts.
+const directSpan = 1 << 20
+
+// directState is a torrent's direct-fetch bookkeeping.
+type directState struct {
+	ctx    context.Context // canceled when the torrent is removed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // running fetchers; Remove and Close wait for them
+	bytes  atomic.Int64   // piece bytes written this way (counted as web seed bytes)
+	starts atomic.Int64   // HTTP requests made
+}
+
+// directCtxKey marks the stream's own requests, which webSeedGuard lets
+// through while it holds anacrolix's.
+type directCtxKey struct{}
+
+func isDirect(ctx context.Context) bool { return ctx.Value(directCtxKey{}) != nil }
+
+// streamFetcher feeds one stream request (one player connection).
+type streamFetcher struct {
+	e         *Engine
+	h         *handle
+	readahead int64
+
+	mu    sync.Mutex
+	pos   int64 // torrent offset the player reads at
+	gen   int   // bumped by each seek
+	known bool  // pos was reported (the player has read or sought)
+	wake  chan struct{}
+}
+
+// startStreamFetch starts the fetcher of a stream request, or returns nil
+// when there is nothing to fetch directly (no usable web seed, multi-file
+// torrent, engine closing).
+func (e *Engine) startStreamFetch(reqCtx context.Context, h *handle, readahead int64) *streamFetcher {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarted || e.torrents[h.ih] != h || h.direct.ctx.Err() != nil || h.infoBytes == nil {
+		return nil
+	}
+	if len(h.t.Info().Files) != 0 {
+		return nil // multi-file web seeds need BEP 19 path building: anacrolix's job
+	}
+	f := &streamFetcher{e: e, h: h, readahead: max(readahead, directSpan), wake: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.WithValue(reqCtx, directCtxKey{}, true))
+	stop := context.AfterFunc(h.direct.ctx, cancel)
+	h.direct.wg.Go(func() {
+		defer stop()
+		defer cancel()
+		f.run(ctx)
+	})
+	return f
+}
+
+// moved records the player's position (a torrent offset).
+func (f *streamFetcher) moved(pos int64, seek bool) {
+	f.mu.Lock()
+	f.pos, f.known = pos, true
+	if seek {
+		f.gen++
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *streamFetcher) state() (pos int64, gen int, known bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pos, f.gen, f.known
+}
+
+// lastWanted is the last piece to fetch for a player at pos.
+func (f *streamFetcher) lastWanted(pos int64) int {
+	info := f.h.t.Info()
+	span := f.readahead
+	if len(f.h.t.PeerConns()) > 0 {
+		span = directSpan
+	}
+	return int(min(pos+span-1, info.Length-1) / info.PieceLength)
+}
+
+func (f *streamFetcher) run(ctx context.Context) {
+	t := f.h.t
+	failures := 0
+	for ctx.Err() == nil {
+		pos, gen, known := f.state()
+		if !known { // http.ServeContent seeks before the first read
+			if !f.wait(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		first, last := int(pos/t.Info().PieceLength), f.lastWanted(pos)
+		for first <= last && t.Piece(first).State().Complete {
+			first++
+		}
+		if first > last { // the window is there: wait for the player
+			if !f.wait(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		urls := f.e.directURLs(f.h)
+		if len(urls) == 0 {
+			return
+		}
+		u := urls[failures%len(urls)]
+		err := f.fetch(ctx, u, first, gen)
+		if err == nil || ctx.Err() != nil {
+			failures = 0
+			continue
+		}
+		failures++
+		var bad *badPieceError
+		if errors.As(err, &bad) {
+			f.e.reportBadWebSeed(u, bad.Error())
+		}
+		f.e.log.Info("direct fetch from web seed failed", "infohash", f.h.ih, "url", u, "piece", first, "err", err)
+		if !f.wait(ctx, time.Duration(min(failures, 10))*200*time.Millisecond) {
+			return
+		}
+	}
+}
+
+// wait sleeps until the player moves, d passes or ctx ends (false).
+func (f *streamFetcher) wait(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-f.wake:
+	case <-timer.C:
+	}
+	return true
+}
+
+// fetch reads pieces from first on with one open-ended Range request, until
+// the player's window is covered or the player seeks.
+func (f *streamFetcher) fetch(ctx context.Context, u string, first, gen int) error {
+	info := f.h.t.Info()
+	body, closeBody, err := f.e.openRange(ctx, u, int64(first)*info.PieceLength, -1)
+	if err != nil {
+		return err
+	}
+	defer closeBody()
+	f.h.direct.starts.Add(1)
+	for i := first; i < info.NumPieces(); i++ {
+		pos, g, _ := f.state()
+		if g != gen || i > f.lastWanted(pos) {
+			return nil
+		}
+		if i > first && f.h.t.Piece(i).State().Complete {
+			return nil // a peer got ahead: reopen at the next missing piece
+		}
+		if err := f.e.readPieceInto(f.h, body, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// directURLs are the torrent's usable web seeds.
+func (e *Engine) directURLs(h *handle) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var urls []string
+	for _, ws := range h.webSeeds {
+		if ws.dropped == "" && !strings.HasSuffix(ws.url, "/") {
+			urls = append(urls, ws.url)
+		}
+	}
+	return urls
+}
+
+// openRange GETs u from off (to end-1, or to the end of the file if end <
+// 0), through the web seed guard and the download rate limit.
+func (e *Engine) openRange(ctx context.Context, u string, off, end int64) (io.Reader, func(), error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if end >= 0 {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, end-1))
+	} else {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", off))
+	}
+	resp, err := (&http.Client{Transport: e.guard}).Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeBody := func() { resp.Body.Close() }
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, fmt.Sprintf("bytes %d-", off)) {
+			closeBody()
+			return nil, nil, fmt.Errorf("Content-Range %q for a request at %d", cr, off)
+		}
+	case http.StatusOK: // the server ignores Range
+		if _, err := io.CopyN(io.Discard, resp.Body, off); err != nil {
+			closeBody()
+			return nil, nil, err
+		}
+	default:
+		closeBody()
+		return nil, nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return &limitedReader{ctx: ctx, r: resp.Body, l: e.down}, closeBody, nil
+}
+
+// readPieceInto reads piece i from body, checks its SHA-1, and unless the
+// torrent already has it, writes it to storage and marks it complete.
+func (e *Engine) readPieceInto(h *handle, body io.Reader, i int) error {
+	p := h.t.Piece(i)
+	b := make([]byte, p.Info().Length())
+	if _, err := io.ReadFull(body, b); err != nil {
+		return err
+	}
+	if sha1.Sum(b) != [20]byte(p.Info().V1Hash().Unwrap()) {
+		return &badPieceError{i}
+	}
+	if p.State().Complete {
+		return nil // a peer was faster
+	}
+	// p.Storage() is the torrent's file storage; the data is verified.
+	if _, err := p.Storage().WriteAt(b, 0); err != nil {
+		return fmt.Errorf("writing piece %d: %w", i, err)
+	}
+	if err := p.Storage().MarkComplete(); err != nil {
+		return fmt.Errorf("marking piece %d: %w", i, err)
+	}
+	p.UpdateCompletion()
+	h.direct.bytes.Add(int64(len(b)))
+	return nil
+}
+
+// badPieceError is proof that a web seed serves other data: a whole piece
+// read from it failed its hash.
+type badPieceError struct{ piece int }
+
+func (e *badPieceError) Error() string {
+	return fmt.Sprintf("piece %d from the web seed fails its hash", e.piece)
+}
+
+// reportBadWebSeed queues a proven-bad web seed for the next tick to drop
+// (fetchers must not take e.mu: Remove holds it while waiting for them).
+func (e *Engine) reportBadWebSeed(u, reason string) {
+	e.badMu.Lock()
+	defer e.badMu.Unlock()
+	if e.bad == nil {
+		e.bad = map[string]string{}
+	}
+	e.bad[u] = reason
+}
+
+// limitedReader applies the engine's download rate limit.
+type limitedReader struct {
+	ctx context.Context
+	r   io.Reader
+	l   *rate.Limiter
+}
+
+func (lr *limitedReader) Read(p []byte) (int, error) {
+	if lr.l.Limit() != rate.Inf {
+		p = p[:min(len(p), lr.l.Burst())]
+	}
+	n, err := lr.r.Read(p)
+	if n > 0 && lr.l.Limit() != rate.Inf {
+		if werr := lr.l.WaitN(lr.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return n, err
+}
+
+// streamStartedLocked and streamEnded bracket a stream request: while any
+// is open, anacrolix's web seed requests for the torrent wait and the rest
+// of the file is not downloaded.
+func (e *Engine) streamStartedLocked(h *handle) {
+	h.streams++
+	if h.streams == 1 {
+		h.t.CancelPieces(0, h.t.NumPieces())
+		e.updateHoldLocked(h, time.Now())
+	}
+}
+
+func (e *Engine) streamEnded(h *handle) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h.streams--
+	if h.streams == 0 && e.state == stateStarted && e.torrents[h.ih] == h {
+		h.t.DownloadAll()
+		e.updateHoldLocked(h, time.Now())
+	}
+}
+
+// updateHoldLocked holds anacrolix's web seed requests for h while it is
+// streamed or just added (Config.StreamGrace), and releases them after.
+func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
+	want := h.streams > 0 || now.Before(h.holdUntil)
+	if want == h.held {
+		return
+	}
+	h.held = want
+	for _, ws := range h.webSeeds {
+		e.guard.hold(ws.url, want)
+	}
+	if !want {
+		pokeWebSeeds(e.cl, "fourmi: web seeds released")
+	}
+}
+
+// releaseHoldLocked lets a removed torrent's waiting requests end.
+func (e *Engine) releaseHoldLocked(h *handle) {
+	if h.held {
+		h.held = false
+		for _, ws := range h.webSeeds {
+			e.guard.hold(ws.url, false)
+		}
+	}
+}
+
+// streamReader is the stream handler's torrent reader. It tells the
+// fetcher where the player is, and plans anacrolix's requests (peers, and
+// web seeds once released) at once rather than on its 5 s timer.
+type streamReader struct {
+	torrent.Reader
+	e      *Engine
+	f      *streamFetcher // nil: no direct fetching
+	offset int64          // of the file in the torrent
+	length int64          // of the file
+	pos    int64          // in the file
+	moved  bool
+}
+
+func (r *streamReader) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekEnd && off == 0 {
+		// http.ServeContent asking the size: answer without moving the
+		// torrent reader, which would prioritise the last piece.
+		return r.length, nil
+	}
+	n, err := r.Reader.Seek(off, whence)
+	if err == nil {
+		r.pos, r.moved = n, true
+	}
+	return n, err
+}
+
+func (r *streamReader) Read(p []byte) (int, error) {
+	if r.moved {
+		r.moved = false
+		pokeWebSeeds(r.e.cl, "fourmi: stream read")
+		if r.f != nil {
+			r.f.moved(r.offset+r.pos, true)
+		}
+	}
+	n, err := r.Reader.Read(p)
+	r.pos += int64(n)
+	if r.f != nil && n > 0 {
+		r.f.moved(r.offset+r.pos, false)
+	}
+	return n, err
+}
