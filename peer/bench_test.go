@@ -106,31 +106,54 @@ func BenchmarkTimeToFirstMiB(b *testing.B) {
 		name string
 		bps  int
 	}{{"loopback", 0}, {"8MiBps", 8 << 20}} {
-		b.Run(c.name, func(b *testing.B) {
-			path, data := randomFile(b, b.TempDir(), "bench.mp4", 16<<20)
-			srv := newThrottledServer(b, data, c.bps)
-			tb, ih := makeTorrent(b, path, PieceLengthFor(int64(len(data))), srv.fileURL())
-			e := benchEngine(b)
-			var fourmi, plain time.Duration
-			for range b.N {
-				plain += timeToBytes(b, srv.fileURL(), "", 1<<20)
-				start := time.Now()
-				if _, err := e.AddTorrent(tb); err != nil {
-					b.Fatal(err)
-				}
-				u, err := e.StreamURL(ih, 0, 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				timeToBytes(b, u, "", 1<<20)
-				fourmi += time.Since(start)
-				if err := e.Remove(ih, true); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRatio(b, fourmi, plain, "x-http")
-		})
+		b.Run(c.name, func(b *testing.B) { benchFirstMiB(b, c.bps) })
 	}
+}
+
+func benchFirstMiB(b *testing.B, bps int) {
+	path, data := randomFile(b, b.TempDir(), "bench.mp4", 16<<20)
+	srv := newThrottledServer(b, data, bps)
+	tb, ih := makeTorrent(b, path, PieceLengthFor(int64(len(data))), srv.fileURL())
+	e := benchEngine(b)
+	var fourmi, plain time.Duration
+	for range b.N {
+		plain += timeToBytes(b, srv.fileURL(), "", 1<<20)
+		start := time.Now()
+		if _, err := e.AddTorrent(tb); err != nil {
+			b.Fatal(err)
+		}
+		u, err := e.StreamURL(ih, 0, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		timeToBytes(b, u, "", 1<<20)
+		fourmi += time.Since(start)
+		if err := e.Remove(ih, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportRatio(b, fourmi, plain, "x-http")
+}
+
+// TestBenchReport prints peer's figures for make bench (FOURMI_BENCH=1),
+// each measured against plain HTTP from the same server in the same run.
+func TestBenchReport(t *testing.T) {
+	if os.Getenv("FOURMI_BENCH") != "1" {
+		t.Skip("set FOURMI_BENCH=1 to run the benchmark report")
+	}
+	r := testing.Benchmark(func(b *testing.B) { benchFirstMiB(b, 8<<20) })
+	fmt.Printf("BENCH stream-first-mib-8MiBps %.2f x-vs-http\n", r.Extra["x-http"])
+	fmt.Printf("BENCH stream-first-mib-8MiBps-time %.0f ms\n", r.Extra["fourmi-ms"])
+	r = testing.Benchmark(func(b *testing.B) { benchFirstMiB(b, 0) })
+	fmt.Printf("BENCH stream-first-mib-loopback %.2f x-vs-http\n", r.Extra["x-http"])
+	r = testing.Benchmark(BenchmarkSeekTimeToFirstByte)
+	fmt.Printf("BENCH stream-seek-first-byte-2MiBps %.2f x-vs-http-range\n", r.Extra["x-http"])
+	fmt.Printf("BENCH stream-seek-first-byte-2MiBps-time %.0f ms\n", r.Extra["fourmi-ms"])
+	r = testing.Benchmark(BenchmarkPeerThroughput)
+	fmt.Printf("BENCH p2p-throughput-loopback %.2f x-vs-http\n", r.Extra["throughput-vs-http"])
+	r = testing.Benchmark(BenchmarkIdleSeeding200)
+	fmt.Printf("BENCH idle-seeding-200-cpu %.2f %%-of-a-core\n", r.Extra["%cpu"])
+	fmt.Printf("BENCH idle-seeding-200-rss %.1f MiB\n", r.Extra["rss-MiB"])
 }
 
 // Time to the first byte after a seek to 50 % (the player first reads the
