@@ -65,17 +65,9 @@ func runBrowse(ctx context.Context, env cliEnv, args []string, stdout, stderr io
 		fmt.Fprint(stderr, browseUsage)
 		fs.PrintDefaults()
 	}
-	// Accept flags before and after INSTANCE.
-	positional, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
-	}
-	if len(positional) != 1 {
-		fs.Usage()
-		return usageError{errors.New("want exactly one INSTANCE")}
+	instance, ok, err := parseOperand(fs, args, "INSTANCE")
+	if !ok {
+		return err
 	}
 	if *count < 1 || *count > 100 {
 		return usageError{fmt.Errorf("--count %d: must be 1–100", *count)}
@@ -99,13 +91,13 @@ func runBrowse(ctx context.Context, env cliEnv, args []string, stdout, stderr io
 	}
 	defer closeLib()
 
-	src, err := browseSource(ctx, lib, positional[0])
+	src, err := browseSource(ctx, lib, instance)
 	if err != nil {
 		return err
 	}
 	if *channel != "" || *account != "" {
 		if src.Kind != library.SourceInstance {
-			return usageError{errors.New("--channel and --account need an instance, not " + positional[0])}
+			return usageError{errors.New("--channel and --account need an instance, not " + instance)}
 		}
 		base := strings.TrimSuffix(src.URL, "/")
 		if *channel != "" {

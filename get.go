@@ -33,16 +33,9 @@ func runGet(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Wr
 		fmt.Fprint(stderr, getUsage)
 		fs.PrintDefaults()
 	}
-	positional, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err}
-	}
-	if len(positional) != 1 {
-		fs.Usage()
-		return usageError{errors.New("want exactly one URL, magnet or torrent")}
+	input, ok, err := parseOperand(fs, args, "URL, magnet or torrent")
+	if !ok {
+		return err
 	}
 	if *seedFor < 0 || *resolution < 0 {
 		return usageError{errors.New("--seed-for and --resolution cannot be negative")}
@@ -57,7 +50,7 @@ func runGet(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Wr
 		return err
 	}
 
-	res, err := lib.OpenURL(ctx, positional[0])
+	res, err := lib.OpenURL(ctx, input)
 	if err != nil {
 		return err
 	}
@@ -128,6 +121,24 @@ func runGet(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Wr
 			}
 		}
 	}
+}
+
+// parseOperand parses the flags, which may come before and after the one
+// operand (what, in the error), and returns the operand. ok is false when
+// the command stops there: after -h (err is nil) or with a usageError.
+func parseOperand(fs *flag.FlagSet, args []string, what string) (operand string, ok bool, err error) {
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", false, nil
+		}
+		return "", false, usageError{err}
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return "", false, usageError{errors.New("want exactly one " + what)}
+	}
+	return positional[0], true, nil
 }
 
 // parseInterleaved parses flags that may come before or after positional

@@ -20,13 +20,11 @@ const addInstanceTimeout = 30 * time.Second
 // addDialog asks for an instance, checks it through library.AddInstance
 // and stays open showing the error when the check fails.
 type addDialog struct {
-	dlg      *dialog.CustomDialog
-	entry    *widget.Entry
-	errLabel *widget.Label
-	progress *widget.ProgressBarInfinite
-	add      *widget.Button
-	cancel   context.CancelFunc
-	closed   bool
+	checkDialog
+	entry  *widget.Entry
+	add    *widget.Button
+	cancel context.CancelFunc
+	closed bool
 }
 
 // showAddInstance opens the "Add instance" dialog; onAdded runs (on the UI
@@ -39,13 +37,7 @@ func (u *UI) showAddInstance(onAdded func(library.Instance)) {
 	setMutedText(help, "Enter the address of a PeerTube server. Fourmi checks that it really runs PeerTube before adding it.")
 	a.entry = widget.NewEntry()
 	a.entry.PlaceHolder = "framatube.org or https://peertube.example"
-	a.errLabel = widget.NewLabel("")
-	a.errLabel.Importance = widget.DangerImportance
-	a.errLabel.Wrapping = fyne.TextWrapWord
-	a.errLabel.Hide()
-	a.progress = widget.NewProgressBarInfinite()
-	a.progress.Stop()
-	a.progress.Hide()
+	a.checkDialog = newCheckDialog()
 	content := withMinWidth(container.NewVBox(help, a.entry, a.progress, a.errLabel), 440)
 	a.dlg = dialog.NewCustomWithoutButtons("Add a PeerTube instance", content, u.win)
 
@@ -58,11 +50,7 @@ func (u *UI) showAddInstance(onAdded func(library.Instance)) {
 			a.showError("Enter a host name (framatube.org) or an address (https://…).")
 			return
 		}
-		a.errLabel.Hide()
-		a.add.Disable()
-		a.progress.Show()
-		a.progress.Start()
-		a.dlg.Refresh()
+		a.busy(true, a.add)
 		ctx, cancel := context.WithTimeout(u.ctx, addInstanceTimeout)
 		a.cancel = cancel
 		u.goRun(func(context.Context) {
@@ -73,9 +61,7 @@ func (u *UI) showAddInstance(onAdded func(library.Instance)) {
 				if a.closed {
 					return
 				}
-				a.progress.Stop()
-				a.progress.Hide()
-				a.add.Enable()
+				a.busy(false, a.add)
 				if err != nil {
 					u.log.Info("add instance", "input", text, "err", err)
 					a.showError(errorText(err))
@@ -103,10 +89,4 @@ func (u *UI) showAddInstance(onAdded func(library.Instance)) {
 	u.addDlg = a
 	a.dlg.Show()
 	u.win.Canvas().Focus(a.entry)
-}
-
-func (a *addDialog) showError(msg string) {
-	a.errLabel.SetText(msg)
-	a.errLabel.Show()
-	a.dlg.Refresh() // the dialog grows to fit the message
 }

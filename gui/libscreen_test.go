@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/internal/testkit"
 	"github.com/fourmi-app/fourmi/library"
 )
 
@@ -92,29 +93,29 @@ func seeding(r *transferRow) bool { return r.t.State == library.StateSeeding && 
 // numbers, refreshed in place; Pause/Resume, Remove (deleting the files),
 // Play of a bare torrent and Remove from history work.
 func TestLibraryWithRealTransfers(t *testing.T) {
-	needMPV(t)
-	file := testVideo(t)
+	testkit.NeedMPV(t)
+	file := testkit.Video(t, testkit.SmallVideo)
 	srv := peertubetest.NewSynthetic(0)
 	t.Cleanup(srv.Close)
-	played := publish(t, srv, "Leafcutter ants at night", file, 8)
-	downloaded := publish(t, srv, "How ants build bridges", file, 8)
-	dropped := publish(t, srv, "Dropped torrent", file, 8)
-	pasted := publish(t, srv, "Pasted magnet", file, 8)
+	played := testkit.PublishWith(t, srv, "Leafcutter ants at night", file, 8, dressed(srv))
+	downloaded := testkit.PublishWith(t, srv, "How ants build bridges", file, 8, dressed(srv))
+	dropped := testkit.PublishWith(t, srv, "Dropped torrent", file, 8, dressed(srv))
+	pasted := testkit.PublishWith(t, srv, "Pasted magnet", file, 8, dressed(srv))
 	h := newWatchHarness(t, srv, desktopSize)
 	ctx := context.Background()
 	u := h.ui
 
 	// play one video for a while, then stop: it can be continued
-	v := h.openByName(played.name)
+	v := h.openByName(played.Name)
 	test.Tap(v.play)
 	var sess *session
-	h.waitFor("a position", func() bool { sess = u.sessions[played.uuid]; return sess != nil && sess.pos >= time.Second })
+	h.waitFor("a position", func() bool { sess = u.sessions[played.UUID]; return sess != nil && sess.pos >= time.Second })
 	test.Tap(v.panel.stop)
-	h.waitFor("the stop", func() bool { return u.sessions[played.uuid] == nil })
+	h.waitFor("the stop", func() bool { return u.sessions[played.UUID] == nil })
 	h.key(fyne.KeyEscape)
 
 	// download another
-	v = h.openByName(downloaded.name)
+	v = h.openByName(downloaded.Name)
 	test.Tap(v.download)
 	h.waitFor("the download", func() bool { return strings.Contains(mutedText(v.notice), "Downloading 240p") })
 	if v.banner.Visible() {
@@ -123,7 +124,7 @@ func TestLibraryWithRealTransfers(t *testing.T) {
 	h.key(fyne.KeyEscape)
 
 	// drop a .torrent file: Library opens on it
-	u.dropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(writeTorrent(t, dropped.torrent))})
+	u.dropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(writeTorrent(t, dropped.Torrent))})
 	h.waitFor("Library after the drop", func() bool { return u.screen == screenLibrary })
 	s := u.library
 	if !strings.Contains(mutedText(s.notice), "to Downloads & seeding") {
@@ -131,23 +132,23 @@ func TestLibraryWithRealTransfers(t *testing.T) {
 	}
 	// paste a magnet in Open link
 	h.shortcut(shortcutOpen)
-	u.openDlg.entry.SetText(pasted.magnet)
+	u.openDlg.entry.SetText(pasted.Magnet)
 	test.Tap(u.openDlg.open)
 	h.waitFor("the magnet opened", func() bool { return u.openDlg == nil })
 
 	rows := map[string]*transferRow{}
-	for _, p := range []published{played, downloaded, dropped, pasted} {
-		rows[p.infoHash] = h.transferRowOf(p.infoHash, seeding)
+	for _, p := range []testkit.Published{played, downloaded, dropped, pasted} {
+		rows[p.InfoHash] = h.transferRowOf(p.InfoHash, seeding)
 	}
 	if s.banner.Visible() {
 		t.Errorf("banner: %q", s.banner.Text())
 	}
-	r := rows[downloaded.infoHash]
-	if r.name.Text != downloaded.name || r.state.Text != "Seeding" || !strings.Contains(mutedText(r.info), "ratio 0.00") ||
+	r := rows[downloaded.InfoHash]
+	if r.name.Text != downloaded.Name || r.state.Text != "Seeding" || !strings.Contains(mutedText(r.info), "ratio 0.00") ||
 		!strings.Contains(mutedText(r.info), "240p") {
 		t.Errorf("downloaded row: %q, %q, %q", r.name.Text, r.state.Text, mutedText(r.info))
 	}
-	if !rows[dropped.infoHash].play.Visible() || !r.play.Visible() {
+	if !rows[dropped.InfoHash].play.Visible() || !r.play.Visible() {
 		t.Errorf("Play is not offered for complete transfers")
 	}
 	// the rows are refreshed in place, not rebuilt
@@ -160,14 +161,14 @@ func TestLibraryWithRealTransfers(t *testing.T) {
 
 	// Continue watching and History
 	h.waitFor("the history", func() bool { return len(s.resume) == 1 && len(s.history) >= 1 })
-	if s.resume[0].Video.UUID != played.uuid || s.resume[0].Position <= 0 {
+	if s.resume[0].Video.UUID != played.UUID || s.resume[0].Position <= 0 {
 		t.Errorf("continue watching: %+v", s.resume)
 	}
 	card := s.cards[0]
 	if card.resume <= 0 || card.resume >= 1 || !strings.Contains(card.metaText, " of 0:08") {
 		t.Errorf("card: resume %v, meta %q", card.resume, card.metaText)
 	}
-	if !h.screenShows(played.name) || !h.screenShows("Resume") {
+	if !h.screenShows(played.Name) || !h.screenShows("Resume") {
 		t.Errorf("history row missing: %q", h.screenTexts())
 	}
 
@@ -180,11 +181,11 @@ func TestLibraryWithRealTransfers(t *testing.T) {
 	h.waitFor("resumed", func() bool { return r.t.State == library.StateSeeding && r.pause.Text == "Pause" })
 
 	// Play a bare torrent from its row, and stop it there
-	d := rows[dropped.infoHash]
+	d := rows[dropped.InfoHash]
 	test.Tap(d.play)
-	h.waitFor("the bare torrent playing", func() bool { return u.sessions[transferKey(dropped.infoHash)] != nil && d.play.Text == "Stop" })
+	h.waitFor("the bare torrent playing", func() bool { return u.sessions[transferKey(dropped.InfoHash)] != nil && d.play.Text == "Stop" })
 	test.Tap(d.play)
-	h.waitFor("stopped", func() bool { return u.sessions[transferKey(dropped.infoHash)] == nil && d.play.Text == "Play" })
+	h.waitFor("stopped", func() bool { return u.sessions[transferKey(dropped.InfoHash)] == nil && d.play.Text == "Play" })
 
 	// Remove, deleting the files
 	test.Tap(d.remove)
@@ -197,19 +198,19 @@ func TestLibraryWithRealTransfers(t *testing.T) {
 	}
 	check.SetChecked(true)
 	test.Tap(h.overlayButton("Remove"))
-	h.waitFor("the row removed", func() bool { return s.rows[dropped.infoHash] == nil && len(s.transferBox.Objects) == 3 })
-	if _, err := h.lib.TransferByHash(ctx, dropped.infoHash); err == nil {
+	h.waitFor("the row removed", func() bool { return s.rows[dropped.InfoHash] == nil && len(s.transferBox.Objects) == 3 })
+	if _, err := h.lib.TransferByHash(ctx, dropped.InfoHash); err == nil {
 		t.Errorf("the library still has the removed transfer")
 	}
 
 	// a Continue watching card plays from where the user stopped
 	test.Tap(card)
-	if u.screen != screenVideo || u.video.video.UUID != played.uuid {
+	if u.screen != screenVideo || u.video.video.UUID != played.UUID {
 		t.Fatalf("the card opened %q (%s)", u.video.video.UUID, u.screen)
 	}
-	h.waitFor("playing again", func() bool { return u.sessions[played.uuid] != nil })
+	h.waitFor("playing again", func() bool { return u.sessions[played.UUID] != nil })
 	test.Tap(u.video.panel.stop)
-	h.waitFor("stopped", func() bool { return u.sessions[played.uuid] == nil })
+	h.waitFor("stopped", func() bool { return u.sessions[played.UUID] == nil })
 	h.key(fyne.KeyEscape)
 	if u.screen != screenLibrary {
 		t.Fatalf("Back went to %q, want Library", u.screen)

@@ -22,15 +22,13 @@ const openTimeout = time.Minute
 // PeerTube video address, resolved by library.OpenURL. It stays open
 // showing the error when the link cannot be opened.
 type openDialog struct {
-	u        *UI
-	dlg      *dialog.CustomDialog
-	entry    *appEntry
-	errLabel *widget.Label
-	progress *widget.ProgressBarInfinite
-	open     *keyButton
-	cancel   context.CancelFunc
-	gen      int
-	closed   bool
+	checkDialog
+	u      *UI
+	entry  *appEntry
+	open   *keyButton
+	cancel context.CancelFunc
+	gen    int
+	closed bool
 }
 
 // Open opens what the user gave Fourmi on the command line (`fourmi URL`),
@@ -58,13 +56,7 @@ func (u *UI) showOpen() *openDialog {
 	d.entry.PlaceHolder = "https://peertube.example/w/… or magnet:?xt=…"
 	d.entry.OnSubmitted = func(string) { d.submit() }
 	d.entry.onEscape = d.close
-	d.errLabel = widget.NewLabel("")
-	d.errLabel.Importance = widget.DangerImportance
-	d.errLabel.Wrapping = fyne.TextWrapWord
-	d.errLabel.Hide()
-	d.progress = widget.NewProgressBarInfinite()
-	d.progress.Stop()
-	d.progress.Hide()
+	d.checkDialog = newCheckDialog()
 	content := withMinWidth(container.NewVBox(help, d.entry, d.progress, d.errLabel), 520)
 	d.dlg = dialog.NewCustomWithoutButtons("Open link", content, u.win)
 	d.open = newKeyButton("Open", theme.ConfirmIcon(), d.submit, d.close)
@@ -88,26 +80,6 @@ func (u *UI) showOpen() *openDialog {
 
 func (d *openDialog) close() { d.dlg.Hide() }
 
-func (d *openDialog) showError(msg string) {
-	d.errLabel.SetText(msg)
-	d.errLabel.Show()
-	d.dlg.Refresh() // the dialog grows to fit the message
-}
-
-func (d *openDialog) busy(on bool) {
-	if on {
-		d.errLabel.Hide()
-		d.open.Disable()
-		d.progress.Show()
-		d.progress.Start()
-	} else {
-		d.open.Enable()
-		d.progress.Stop()
-		d.progress.Hide()
-	}
-	d.dlg.Refresh()
-}
-
 // submit resolves the entry's text; a newer submit replaces an older one.
 func (d *openDialog) submit() {
 	text := strings.TrimSpace(d.entry.Text)
@@ -120,7 +92,7 @@ func (d *openDialog) submit() {
 	}
 	d.gen++
 	gen := d.gen
-	d.busy(true)
+	d.busy(true, d.open)
 	u := d.u
 	ctx, cancel := context.WithTimeout(u.ctx, openTimeout)
 	d.cancel = cancel
@@ -132,7 +104,7 @@ func (d *openDialog) submit() {
 				return
 			}
 			d.cancel = nil
-			d.busy(false)
+			d.busy(false, d.open)
 			if err == nil && res.Video == nil && res.Transfer == nil {
 				err = fmt.Errorf("nothing to open at %q", text)
 			}

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/internal/testkit"
 	"github.com/fourmi-app/fourmi/library"
 )
 
@@ -30,15 +31,15 @@ func TestScreenshots(t *testing.T) {
 		t.Skip("set FOURMI_SCREENSHOTS=<dir> to write the screenshots")
 	}
 	fatalIf(t, os.MkdirAll(dir, 0o755))
-	needMPV(t)
-	file := testVideo(t)
+	testkit.NeedMPV(t)
+	file := testkit.Video(t, testkit.SmallVideo)
 	srv := peertubetest.NewSynthetic(40)
 	t.Cleanup(srv.Close)
 	// real videos to play, download and seed, first in the catalog
-	var vids []published
+	var vids []testkit.Published
 	for _, name := range []string{"A queen's first day", "Ants crossing a river", "Inside the ant farm",
 		"How ants build bridges", "Leafcutter ants at night"} {
-		vids = append(vids, publish(t, srv, name, file, 8))
+		vids = append(vids, testkit.PublishWith(t, srv, name, file, 8, dressed(srv)))
 	}
 	h := newWatchHarness(t, srv, fyne.NewSize(1280, 800))
 	h.waitLoaded("the catalog")
@@ -89,11 +90,11 @@ func TestScreenshots(t *testing.T) {
 
 	// watching: the stats panel while mpv (headless) plays
 	ctx := context.Background()
-	s = h.openByName(vids[4].name)
+	s = h.openByName(vids[4].Name)
 	test.Tap(s.play)
 	var sess *session
 	h.waitFor("the playback", func() bool {
-		sess = h.ui.sessions[vids[4].uuid]
+		sess = h.ui.sessions[vids[4].UUID]
 		return sess != nil && sess.stats.Size > 0 && sess.stats.Completed == sess.stats.Size && sess.pos >= 1500*time.Millisecond
 	})
 	h.waitFor("the thumbnail", func() bool { return s.preview.Image != nil })
@@ -101,39 +102,39 @@ func TestScreenshots(t *testing.T) {
 	h.ui.setTheme(themeDark)
 	shoot("video-playing-dark.png")
 	test.Tap(s.panel.stop)
-	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[4].uuid] == nil })
+	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[4].UUID] == nil })
 	h.key(fyne.KeyEscape)
 
 	// Library: two videos to continue, one watched to the end, a
 	// download, a dropped torrent (paused)
-	s = h.openByName(vids[3].name)
+	s = h.openByName(vids[3].Name)
 	test.Tap(s.play)
 	h.waitFor("a position", func() bool {
-		sess = h.ui.sessions[vids[3].uuid]
+		sess = h.ui.sessions[vids[3].UUID]
 		return sess != nil && sess.pos >= 3*time.Second
 	})
 	test.Tap(s.panel.stop)
-	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[3].uuid] == nil })
+	h.waitFor("the stop", func() bool { return h.ui.sessions[vids[3].UUID] == nil })
 	h.key(fyne.KeyEscape)
 	end := 7500 * time.Millisecond
-	pb, err := h.lib.Play(ctx, library.PlayRequest{UUID: vids[2].uuid, From: &end})
+	pb, err := h.lib.Play(ctx, library.PlayRequest{UUID: vids[2].UUID, From: &end})
 	if err == nil {
-		h.lib.OpenURL(ctx, srv.URL+"/videos/watch/"+vids[2].uuid) // details for the history row
+		h.lib.OpenURL(ctx, srv.URL+"/videos/watch/"+vids[2].UUID) // details for the history row
 		<-pb.Done()
 	}
 	fatalIf(t, err)
-	s = h.openByName(vids[1].name)
+	s = h.openByName(vids[1].Name)
 	test.Tap(s.download)
 	h.waitFor("the download", func() bool { return strings.Contains(mutedText(s.notice), "Downloading") })
 	h.key(fyne.KeyEscape)
-	h.ui.dropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(writeTorrent(t, vids[0].torrent))})
+	h.ui.dropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(writeTorrent(t, vids[0].Torrent))})
 	h.waitFor("Library", func() bool { return h.ui.screen == screenLibrary })
 	lib := h.ui.library
-	h.transferRowOf(vids[0].infoHash, seeding)
-	test.Tap(lib.rows[vids[0].infoHash].pause)
-	h.transferRowOf(vids[0].infoHash, func(r *transferRow) bool { return r.t.State == library.StatePaused })
+	h.transferRowOf(vids[0].InfoHash, seeding)
+	test.Tap(lib.rows[vids[0].InfoHash].pause)
+	h.transferRowOf(vids[0].InfoHash, func(r *transferRow) bool { return r.t.State == library.StatePaused })
 	for _, v := range vids[1:] {
-		h.transferRowOf(v.infoHash, seeding)
+		h.transferRowOf(v.InfoHash, seeding)
 	}
 	h.waitFor("the history", func() bool { return len(lib.resume) == 2 && len(lib.history) == 3 })
 	h.waitFor("the thumbnails", func() bool {

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/internal/testkit"
 	"github.com/fourmi-app/fourmi/library"
 )
 
@@ -39,8 +40,8 @@ func (h *harness) openByName(name string) *videoScreen {
 func TestPlayDisabledWithoutFiles(t *testing.T) {
 	srv := peertubetest.NewSynthetic(2)
 	t.Cleanup(srv.Close)
-	srv.AddVideo(videoDetails(srv, newUUID(), "A video without files", 30))
-	live := videoDetails(srv, newUUID(), "A live stream of the nest", 0)
+	srv.AddVideo(filelessVideo(srv, "A video without files", 30))
+	live := filelessVideo(srv, "A live stream of the nest", 0)
 	live.IsLive = true
 	srv.AddVideo(live)
 	h := newHarness(t, srv, desktopSize)
@@ -101,13 +102,13 @@ func TestResolutionPickerFollowsTheSetting(t *testing.T) {
 // stats panel shows the live numbers and the piece bar, Stop closes the
 // player, and the torrent keeps seeding in Library.
 func TestPlayShowsLiveStatsAndStops(t *testing.T) {
-	needMPV(t)
-	file := testVideo(t)
+	testkit.NeedMPV(t)
+	file := testkit.Video(t, testkit.SmallVideo)
 	srv := peertubetest.NewSynthetic(0)
 	t.Cleanup(srv.Close)
-	p := publish(t, srv, "Ants at work", file, 8)
+	p := testkit.PublishWith(t, srv, "Ants at work", file, 8, dressed(srv))
 	h := newWatchHarness(t, srv, desktopSize)
-	s := h.openByName(p.name)
+	s := h.openByName(p.Name)
 	if s.play.Disabled() || !strings.HasPrefix(s.resPick.Selected, "240p") {
 		t.Fatalf("Play disabled %v, picker %q", s.play.Disabled(), s.resPick.Selected)
 	}
@@ -117,7 +118,7 @@ func TestPlayShowsLiveStatsAndStops(t *testing.T) {
 		t.Fatalf("Ctrl+Enter: starting %v, Play disabled %v, note %q", s.starting, s.play.Disabled(), mutedText(s.playNote))
 	}
 	var sess *session
-	h.waitFor("the playback", func() bool { sess = h.ui.sessions[p.uuid]; return sess != nil && s.panel.root.Visible() })
+	h.waitFor("the playback", func() bool { sess = h.ui.sessions[p.UUID]; return sess != nil && s.panel.root.Visible() })
 	if s.banner.Visible() {
 		t.Fatalf("banner: %q", s.banner.Text())
 	}
@@ -126,7 +127,7 @@ func TestPlayShowsLiveStatsAndStops(t *testing.T) {
 	}
 	h.waitFor("the whole file verified", func() bool {
 		st := sess.stats
-		return st.Size == int64(len(p.data)) && st.Completed == st.Size && len(st.Pieces) > 0
+		return st.Size == int64(len(p.Data)) && st.Completed == st.Size && len(st.Pieces) > 0
 	})
 	st := sess.stats
 	if st.FromWebSeed+st.FromPeers < st.Size || st.FromWebSeed == 0 {
@@ -147,11 +148,11 @@ func TestPlayShowsLiveStatsAndStops(t *testing.T) {
 	}
 
 	test.Tap(s.panel.stop)
-	h.waitFor("the playback stopped", func() bool { return h.ui.sessions[p.uuid] == nil && !s.panel.root.Visible() })
+	h.waitFor("the playback stopped", func() bool { return h.ui.sessions[p.UUID] == nil && !s.panel.root.Visible() })
 	if !strings.Contains(mutedText(s.notice), "keeps seeding") || s.banner.Visible() || s.play.Disabled() {
 		t.Errorf("after Stop: notice %q, banner %q, Play disabled %v", mutedText(s.notice), s.banner.Text(), s.play.Disabled())
 	}
-	tr, err := h.lib.TransferByHash(context.Background(), p.infoHash)
+	tr, err := h.lib.TransferByHash(context.Background(), p.InfoHash)
 	fatalIf(t, err)
 	if tr.State != library.StateSeeding {
 		t.Errorf("after Stop the transfer is %s, want seeding", tr.State)
@@ -162,13 +163,13 @@ func TestPlayShowsLiveStatsAndStops(t *testing.T) {
 // which puts a working loopback stream address in the clipboard; the
 // stream shows in the panel until Stop.
 func TestNoPlayerOffersStreamURL(t *testing.T) {
-	file := testVideo(t)          // ffmpeg runs before PATH empties
-	t.Setenv("PATH", t.TempDir()) // no mpv, no VLC, no xdg-open
+	file := testkit.Video(t, testkit.SmallVideo) // ffmpeg runs before PATH empties
+	t.Setenv("PATH", t.TempDir())                // no mpv, no VLC, no xdg-open
 	srv := peertubetest.NewSynthetic(0)
 	t.Cleanup(srv.Close)
-	p := publish(t, srv, "Queen ant interview", file, 8)
+	p := testkit.PublishWith(t, srv, "Queen ant interview", file, 8, dressed(srv))
 	h := newWatchHarness(t, srv, desktopSize)
-	s := h.openByName(p.name)
+	s := h.openByName(p.Name)
 
 	h.ui.win.Canvas().Unfocus()
 	h.key(fyne.KeySpace) // Space plays when no control has the keyboard
@@ -193,10 +194,10 @@ func TestNoPlayerOffersStreamURL(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fatalIf(t, err)
-	if string(body) != string(p.data[:1000]) {
+	if string(body) != string(p.Data[:1000]) {
 		t.Errorf("the stream served %d bytes that differ from the video's first 1000 (%s)", len(body), resp.Status)
 	}
-	sess := h.ui.sessions[p.uuid]
+	sess := h.ui.sessions[p.UUID]
 	if sess == nil || !sess.streamOnly() || !s.panel.root.Visible() || !h.screenShows("Streaming") {
 		t.Fatalf("no stream session on screen: %q", h.screenTexts())
 	}
@@ -207,5 +208,5 @@ func TestNoPlayerOffersStreamURL(t *testing.T) {
 		t.Errorf("second copy = %q, want %q", h.app.Clipboard().Content(), u)
 	}
 	test.Tap(s.panel.stop)
-	h.waitFor("the stream stopped", func() bool { return h.ui.sessions[p.uuid] == nil && !s.panel.root.Visible() })
+	h.waitFor("the stream stopped", func() bool { return h.ui.sessions[p.UUID] == nil && !s.panel.root.Visible() })
 }

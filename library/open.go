@@ -3,7 +3,6 @@ package library
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -268,24 +267,5 @@ func (l *Library) openVideo(ctx context.Context, base, id string) (Video, error)
 	if err != nil {
 		return Video{}, fmt.Errorf("library: cannot open video %s from %s: %w", id, strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://"), err)
 	}
-	err = l.inTx(ctx, func(tx *sql.Tx) error {
-		w := l.writer(ctx, tx, v.DetailsAt)
-		defer w.close()
-		ids, err := w.videos([]Video{v}, true)
-		if err != nil {
-			return err
-		}
-		if err := w.files(ids[0], v.Files); err != nil {
-			return err
-		}
-		if err := w.listed(ids, base); err != nil {
-			return err
-		}
-		v, err = videoByUUID(ctx, tx, uuid)
-		return err
-	})
-	if err != nil {
-		return Video{}, fmt.Errorf("library: caching video %s: %w", uuid, err)
-	}
-	return v, nil
+	return l.cacheDetails(ctx, uuid, v, base)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fourmi-app/fourmi/federation/peertube"
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/internal/testkit"
 )
 
 func TestShortUUID(t *testing.T) {
@@ -19,8 +20,8 @@ func TestShortUUID(t *testing.T) {
 		t.Errorf("shortToUUID = %q, %v; want %s", got, ok, peertubetest.CapturedUUID)
 	}
 	for range 20 {
-		u := newUUID()
-		if got, ok := shortToUUID(toShortUUID(u)); !ok || got != u {
+		u := testkit.NewUUID()
+		if got, ok := shortToUUID(testkit.ShortUUID(u)); !ok || got != u {
 			t.Errorf("round trip of %s gave %q", u, got)
 		}
 	}
@@ -52,19 +53,19 @@ func TestMagnetInfoHash(t *testing.T) {
 // transfers that download from the web seed.
 func TestOpenURLKinds(t *testing.T) {
 	s := standIn(t)
-	video := testVideo(t)
-	var ps []published
+	video := testkit.Video(t, videoSpec)
+	var ps []testkit.Published
 	for _, name := range []string{"One", "Two", "Three", "Four", "Five"} {
-		ps = append(ps, publish(t, s, name, video))
+		ps = append(ps, testkit.Publish(t, s, name, video, videoSpec.Seconds))
 	}
 	l := openTest(t, watchOptions(t.TempDir()))
 	ctx := testCtx(t)
 
 	// Video links, before Start: short UUID, watch page, numeric API id.
 	for i, in := range []string{
-		s.URL + "/w/" + toShortUUID(ps[0].uuid),
-		s.URL + "/videos/watch/" + ps[1].uuid + "/",
-		s.URL + "/api/v1/videos/" + strconv.Itoa(ps[4].id),
+		s.URL + "/w/" + testkit.ShortUUID(ps[0].UUID),
+		s.URL + "/videos/watch/" + ps[1].UUID + "/",
+		s.URL + "/api/v1/videos/" + strconv.Itoa(ps[4].ID),
 	} {
 		if i == 2 {
 			i = 4
@@ -73,15 +74,15 @@ func TestOpenURLKinds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("OpenURL(%s): %v", in, err)
 		}
-		if res.Transfer != nil || res.Video == nil || res.Video.UUID != ps[i].uuid || len(res.Video.Files) != 1 ||
-			res.Video.Files[0].TorrentURL != ps[i].torrentURL || !res.Video.Files[0].HLS {
+		if res.Transfer != nil || res.Video == nil || res.Video.UUID != ps[i].UUID || len(res.Video.Files) != 1 ||
+			res.Video.Files[0].TorrentURL != ps[i].TorrentURL || !res.Video.Files[0].HLS {
 			t.Fatalf("OpenURL(%s) = %+v", in, res)
 		}
-		if v, err := l.Video(ctx, ps[i].uuid); err != nil || v.DetailsAt.IsZero() {
+		if v, err := l.Video(ctx, ps[i].UUID); err != nil || v.DetailsAt.IsZero() {
 			t.Errorf("%s not cached: %v", in, err)
 		}
 	}
-	if _, err := l.OpenURL(ctx, ps[0].magnet); !errors.Is(err, ErrNotStarted) {
+	if _, err := l.OpenURL(ctx, ps[0].Magnet); !errors.Is(err, ErrNotStarted) {
 		t.Errorf("magnet before Start: %v, want ErrNotStarted", err)
 	}
 	if err := l.Start(ctx); err != nil {
@@ -89,42 +90,42 @@ func TestOpenURLKinds(t *testing.T) {
 	}
 
 	torrentFile := filepath.Join(t.TempDir(), "four.torrent")
-	if err := os.WriteFile(torrentFile, ps[3].torrent, 0o600); err != nil {
+	if err := os.WriteFile(torrentFile, ps[3].Torrent, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.ServeBytes("/download/"+ps[2].uuid, "application/x-bittorrent", ps[2].torrent)
+	s.ServeBytes("/download/"+ps[2].UUID, "application/x-bittorrent", ps[2].Torrent)
 	for i, in := range []string{
-		ps[0].magnet,                      // linked to its video, cached above
-		ps[1].torrentURL,                  // ends in .torrent
-		s.URL + "/download/" + ps[2].uuid, // typed application/x-bittorrent
+		ps[0].Magnet,                      // linked to its video, cached above
+		ps[1].TorrentURL,                  // ends in .torrent
+		s.URL + "/download/" + ps[2].UUID, // typed application/x-bittorrent
 		torrentFile,                       // a local file
 	} {
 		res, err := l.OpenURL(ctx, in)
 		if err != nil {
 			t.Fatalf("OpenURL(%s): %v", in, err)
 		}
-		if res.Video != nil || res.Transfer == nil || res.Transfer.InfoHash != ps[i].infoHash {
+		if res.Video != nil || res.Transfer == nil || res.Transfer.InfoHash != ps[i].InfoHash {
 			t.Fatalf("OpenURL(%s) = %+v", in, res)
 		}
-		tr := waitState(t, l, ps[i].infoHash, StateSeeding)
+		tr := waitState(t, l, ps[i].InfoHash, StateSeeding)
 		if tr.Stats.FromWebSeed == 0 {
 			t.Errorf("%s: nothing from the web seed", in)
 		}
-		path, err := l.TransferPath(ctx, ps[i].infoHash)
+		path, err := l.TransferPath(ctx, ps[i].InfoHash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fileEquals(t, path, ps[i].data)
+		fileEquals(t, path, ps[i].Data)
 	}
-	if tr := transfer(t, l, ps[0].infoHash); tr.VideoUUID != ps[0].uuid || tr.Name != "One" {
+	if tr := transfer(t, l, ps[0].InfoHash); tr.VideoUUID != ps[0].UUID || tr.Name != "One" {
 		t.Errorf("the magnet of a known video is not linked to it: %+v", tr)
 	}
 	var tu, ws string
-	l.db.QueryRow("SELECT torrent_url, web_seed_url FROM transfers WHERE infohash = ?", ps[0].infoHash).Scan(&tu, &ws)
-	if tu != ps[0].torrentURL || ws != ps[0].fileURL {
+	l.db.QueryRow("SELECT torrent_url, web_seed_url FROM transfers WHERE infohash = ?", ps[0].InfoHash).Scan(&tu, &ws)
+	if tu != ps[0].TorrentURL || ws != ps[0].FileURL {
 		t.Errorf("magnet recorded with torrent %q and web seed %q", tu, ws)
 	}
-	if tr := transfer(t, l, ps[3].infoHash); tr.Name != ps[3].uuid+"-240-fragmented.mp4" || tr.VideoUUID != "" {
+	if tr := transfer(t, l, ps[3].InfoHash); tr.Name != ps[3].UUID+"-240-fragmented.mp4" || tr.VideoUUID != "" {
 		t.Errorf("a bare .torrent: %+v", tr)
 	}
 
@@ -157,7 +158,7 @@ func TestOpenURLKinds(t *testing.T) {
 // Garbage, unknown or unreachable inputs give clear errors and store nothing.
 func TestOpenURLBadInput(t *testing.T) {
 	s := standIn(t)
-	p := publish(t, s, "Five", testVideo(t))
+	p := testkit.Publish(t, s, "Five", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	s.ServeBytes("/fake.torrent", "text/html; charset=utf-8", []byte("<!DOCTYPE html><html>Not found</html>"))
 	s.ServeBytes("/page", "text/html", []byte("<html></html>"))
 	notTorrent := filepath.Join(t.TempDir(), "notes.torrent")
@@ -172,12 +173,12 @@ func TestOpenURLBadInput(t *testing.T) {
 		"ftp://example.org/video.mp4":           "only PeerTube video links",
 		"magnet:?xt=urn:sha1:abcdef":            "no BitTorrent info-hash",
 		"magnet:?dn=nothing":                    "no BitTorrent info-hash",
-		s.URL + "/w/" + newUUID():               "404",
-		s.URL + "/w/p/" + p.uuid:                "playlist",
+		s.URL + "/w/" + testkit.NewUUID():       "404",
+		s.URL + "/w/p/" + p.UUID:                "playlist",
 		s.URL + "/fake.torrent":                 "web page",
 		s.URL + "/page":                         "serves text/html",
 		s.URL + "/nowhere":                      "404",
-		"http://127.0.0.1:9/w/" + p.uuid:        "127.0.0.1:9",
+		"http://127.0.0.1:9/w/" + p.UUID:        "127.0.0.1:9",
 		"http://127.0.0.1:9/video.torrent":      "127.0.0.1:9",
 		filepath.Join(t.TempDir(), "x.torrent"): "no such file",
 		notTorrent:                              "not a usable .torrent",
@@ -204,9 +205,9 @@ func TestPlayBadFiles(t *testing.T) {
 	l := startLib(t, watchOptions(t.TempDir()))
 	ctx := testCtx(t)
 	s.ServeBytes("/lazy-static/torrents/html.torrent", "text/html", []byte("<html><body>PeerTube</body></html>"))
-	htmlVideo := videoDetails(s, newUUID(), "HTML torrent", 6, fileWith(s.URL+"/lazy-static/torrents/html.torrent", ""))
-	bareVideo := videoDetails(s, newUUID(), "No torrent", 6, fileWith("", ""))
-	noFiles := videoDetails(s, newUUID(), "No files", 6)
+	htmlVideo := testkit.VideoDetails(s, testkit.NewUUID(), "HTML torrent", 6, fileWith(s.URL+"/lazy-static/torrents/html.torrent", ""))
+	bareVideo := testkit.VideoDetails(s, testkit.NewUUID(), "No torrent", 6, fileWith("", ""))
+	noFiles := testkit.VideoDetails(s, testkit.NewUUID(), "No files", 6)
 	cases := []struct {
 		uuid, want string
 	}{
@@ -235,7 +236,7 @@ func TestPlayBadFiles(t *testing.T) {
 	if n := countRows(t, l, "history"); n != 0 {
 		t.Errorf("%d history entries stored", n)
 	}
-	if _, err := l.Play(ctx, PlayRequest{UUID: newUUID()}); !errors.Is(err, ErrNotFound) {
+	if _, err := l.Play(ctx, PlayRequest{UUID: testkit.NewUUID()}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Play of an unknown video: %v, want ErrNotFound", err)
 	}
 	if _, err := l.Play(ctx, PlayRequest{UUID: htmlVideo.UUID, Player: "winamp"}); err == nil || !strings.Contains(err.Error(), "unknown player") {

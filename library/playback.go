@@ -316,22 +316,14 @@ func (l *Library) Play(ctx context.Context, req PlayRequest) (Playback, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, f, err := l.videoFile(ctx, req.UUID, req.Resolution)
-	if err != nil {
-		return nil, err
-	}
-	ih, local, err := l.transferOf(ctx, v, f)
-	if err != nil {
-		return nil, err
-	}
-	p, err := l.newPlayback(ctx, v, f, ih, local)
+	p, err := l.videoPlayback(ctx, req.UUID, req.Resolution)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Duration(0)
 	if req.From != nil {
 		start = max(*req.From, 0)
-	} else if start, err = l.resumePosition(ctx, v.UUID); err != nil {
+	} else if start, err = l.resumePosition(ctx, p.video.UUID); err != nil {
 		return nil, fmt.Errorf("library: reading the resume position: %w", err)
 	}
 	return l.launch(ctx, p, start, pref)
@@ -344,6 +336,25 @@ func (l *Library) Stream(ctx context.Context, uuid string, resolution int) (Play
 	if _, err := l.engine(); err != nil {
 		return nil, err
 	}
+	p, err := l.videoPlayback(ctx, uuid, resolution)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.register(p); err != nil {
+		return nil, err
+	}
+	if err := l.touchHistory(ctx, p.video.UUID, p.video.Duration); err != nil {
+		l.log.Error("recording history", "uuid", p.video.UUID, "err", err)
+	}
+	if err := l.touchWatched(ctx, p.ih); err != nil {
+		l.log.Error("recording the watch", "infohash", p.ih, "err", err)
+	}
+	return p, nil
+}
+
+// videoPlayback picks a video's file at resolution, adds its torrent (or
+// finds its download) and prepares a playback of it: Play and Stream.
+func (l *Library) videoPlayback(ctx context.Context, uuid string, resolution int) (*playback, error) {
 	v, f, err := l.videoFile(ctx, uuid, resolution)
 	if err != nil {
 		return nil, err
@@ -352,20 +363,7 @@ func (l *Library) Stream(ctx context.Context, uuid string, resolution int) (Play
 	if err != nil {
 		return nil, err
 	}
-	p, err := l.newPlayback(ctx, v, f, ih, local)
-	if err != nil {
-		return nil, err
-	}
-	if err := l.register(p); err != nil {
-		return nil, err
-	}
-	if err := l.touchHistory(ctx, v.UUID, v.Duration); err != nil {
-		l.log.Error("recording history", "uuid", v.UUID, "err", err)
-	}
-	if err := l.touchWatched(ctx, ih); err != nil {
-		l.log.Error("recording the watch", "infohash", ih, "err", err)
-	}
-	return p, nil
+	return l.newPlayback(ctx, v, f, ih, local)
 }
 
 // PlayTransfer plays the largest video file of a transfer (bare magnets).

@@ -322,6 +322,19 @@ func (l *Library) observe(rows []transferRow) []liveUpdate {
 	return out
 }
 
+// engineNameSize is a transfer's name and size once in the engine: the
+// name it was given, else the torrent's, and the torrent's length once the
+// engine has the info.
+func engineNameSize(name string, size int64, st peer.Stats) (string, int64) {
+	if name == "" {
+		name = st.Name
+	}
+	if st.HasInfo {
+		size = st.Length
+	}
+	return name, size
+}
+
 // liveState is the state and verified bytes a torrent in the engine shows.
 // Completed reaches Size only once every piece is verified.
 func liveState(st peer.Stats) (TransferState, int64) {
@@ -345,7 +358,12 @@ func (l *Library) saveTotals(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ups := l.observe(rows)
+	return l.storeTotals(ctx, l.observe(rows))
+}
+
+// storeTotals stores the totals and verified bytes observed in ups; they
+// only grow. Called with op held.
+func (l *Library) storeTotals(ctx context.Context, ups []liveUpdate) error {
 	return l.inTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range ups {
 			if _, err := tx.ExecContext(ctx, `UPDATE transfers SET uploaded = max(uploaded, ?),
@@ -394,14 +412,7 @@ func (l *Library) seedTick(ctx context.Context) error {
 					l.log.Warn("reading the cached metainfo", "infohash", r.infoHash, "err", err)
 				}
 			}
-			name := r.name
-			if name == "" {
-				name = st.Name
-			}
-			size := r.size
-			if st.HasInfo {
-				size = st.Length
-			}
+			name, size := engineNameSize(r.name, r.size, st)
 			state := u.state
 			if state == StateSeeding && !r.keepSeeding && !playing[r.infoHash] && r.metainfo != nil &&
 				limitReached(lim, u.totals.uploaded, size, completedAt, now) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/fourmi-app/fourmi/internal/testkit"
 )
 
 // waitStored waits until the manager stored a transfer's state.
@@ -19,7 +21,7 @@ func waitStored(t testing.TB, l *Library, ih string, want TransferState) {
 // removed with their files; one being played is spared.
 func TestDiskBudgetEvictsLeastRecentlyWatched(t *testing.T) {
 	s := standIn(t)
-	video := testVideo(t)
+	video := testkit.Video(t, videoSpec)
 	clk := newClock()
 	o := watchOptions(t.TempDir())
 	o.Now = clk.Now
@@ -28,63 +30,63 @@ func TestDiskBudgetEvictsLeastRecentlyWatched(t *testing.T) {
 	if err := l.SetSeedLimits(ctx, SeedLimits{}); err != nil { // no limits while downloading
 		t.Fatal(err)
 	}
-	var ps []published
+	var ps []testkit.Published
 	paths := map[string]string{}
 	for _, name := range []string{"Aardvark", "Badger", "Capybara"} {
-		p := publish(t, s, name, video)
+		p := testkit.Publish(t, s, name, video, videoSpec.Seconds)
 		ps = append(ps, p)
 		openVideo(t, l, s, p)
-		if _, err := l.Download(ctx, p.uuid, 0); err != nil {
+		if _, err := l.Download(ctx, p.UUID, 0); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(time.Minute)
 	}
 	for _, p := range ps {
-		waitState(t, l, p.infoHash, StateSeeding)
-		waitStored(t, l, p.infoHash, StateSeeding)
-		path, err := l.TransferPath(ctx, p.infoHash)
+		waitState(t, l, p.InfoHash, StateSeeding)
+		waitStored(t, l, p.InfoHash, StateSeeding)
+		path, err := l.TransferPath(ctx, p.InfoHash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		paths[p.infoHash] = path
+		paths[p.InfoHash] = path
 	}
 	a, b, c := ps[0], ps[1], ps[2]
-	size := int64(len(a.data))
+	size := int64(len(a.Data))
 	// b is streamed, then a and c are watched: b is the least recently
 	// watched but it is playing, so a (the older of the two others) goes.
-	pb, err := l.Stream(ctx, b.uuid, 0)
+	pb, err := l.Stream(ctx, b.UUID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(time.Minute)
-	for _, p := range []published{a, c} {
-		if err := l.touchWatched(ctx, p.infoHash); err != nil {
+	for _, p := range []testkit.Published{a, c} {
+		if err := l.touchWatched(ctx, p.InfoHash); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := l.SetSeedLimits(ctx, SeedLimits{DiskBudget: 2*size + size/2}); err != nil {
 		t.Fatal(err)
 	}
-	evicted := func(p published) {
+	evicted := func(p testkit.Published) {
 		t.Helper()
-		waitFor(t, "the disk budget to evict "+p.name, func() bool {
-			_, err := l.TransferByHash(ctx, p.infoHash)
+		waitFor(t, "the disk budget to evict "+p.Name, func() bool {
+			_, err := l.TransferByHash(ctx, p.InfoHash)
 			return errors.Is(err, ErrNotFound)
 		})
-		if _, err := os.Stat(paths[p.infoHash]); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(paths[p.InfoHash]); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the evicted download's file is still there: %v", err)
 		}
-		if inEngine(l, p.infoHash) {
+		if inEngine(l, p.InfoHash) {
 			t.Error("the evicted torrent is still in the engine")
 		}
 	}
 	evicted(a)
 	time.Sleep(3 * o.SeedCheckInterval)
-	for _, p := range []published{b, c} {
-		if tr := transfer(t, l, p.infoHash); tr.State != StateSeeding {
-			t.Errorf("%s: %s after the eviction", p.name, tr.State)
+	for _, p := range []testkit.Published{b, c} {
+		if tr := transfer(t, l, p.InfoHash); tr.State != StateSeeding {
+			t.Errorf("%s: %s after the eviction", p.Name, tr.State)
 		}
-		fileEquals(t, paths[p.infoHash], p.data)
+		fileEquals(t, paths[p.InfoHash], p.Data)
 	}
 
 	// Once the stream stops, b is the least recently watched.
@@ -93,9 +95,9 @@ func TestDiskBudgetEvictsLeastRecentlyWatched(t *testing.T) {
 		t.Fatal(err)
 	}
 	evicted(b)
-	fileEquals(t, paths[c.infoHash], c.data)
+	fileEquals(t, paths[c.InfoHash], c.Data)
 	list, err := l.Transfers(ctx)
-	if err != nil || len(list) != 1 || list[0].InfoHash != c.infoHash {
+	if err != nil || len(list) != 1 || list[0].InfoHash != c.InfoHash {
 		t.Errorf("transfers left: %+v, %v", list, err)
 	}
 }
@@ -105,7 +107,7 @@ func TestDiskBudgetEvictsLeastRecentlyWatched(t *testing.T) {
 // again despite the limit.
 func TestSeedForFinishesAndResumeKeepsSeeding(t *testing.T) {
 	s := standIn(t)
-	p := publish(t, s, "Volcanoes", testVideo(t))
+	p := testkit.Publish(t, s, "Volcanoes", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	clk := newClock()
 	dir := t.TempDir()
 	o := watchOptions(dir)
@@ -116,30 +118,30 @@ func TestSeedForFinishesAndResumeKeepsSeeding(t *testing.T) {
 		t.Fatal(err)
 	}
 	openVideo(t, l, s, p)
-	if _, err := l.Download(ctx, p.uuid, 0); err != nil {
+	if _, err := l.Download(ctx, p.UUID, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitStored(t, l, p.infoHash, StateSeeding)
+	waitStored(t, l, p.InfoHash, StateSeeding)
 	clk.Add(59 * time.Minute)
 	time.Sleep(3 * o.SeedCheckInterval)
-	if st := storedState(t, l, p.infoHash); st != StateSeeding {
+	if st := storedState(t, l, p.InfoHash); st != StateSeeding {
 		t.Fatalf("state %s before SeedFor elapsed", st)
 	}
 	clk.Add(2 * time.Minute)
-	tr := waitState(t, l, p.infoHash, StateFinished)
-	if inEngine(l, p.infoHash) {
+	tr := waitState(t, l, p.InfoHash, StateFinished)
+	if inEngine(l, p.InfoHash) {
 		t.Error("a finished torrent is still in the engine")
 	}
-	if tr.Stats.Completed != tr.Stats.Size || tr.Stats.Size != int64(len(p.data)) {
+	if tr.Stats.Completed != tr.Stats.Size || tr.Stats.Size != int64(len(p.Data)) {
 		t.Errorf("finished stats %+v", tr.Stats)
 	}
 
 	// A finished download streams from its file, without the engine.
-	pb, err := l.Stream(ctx, p.uuid, 0)
+	pb, err := l.Stream(ctx, p.UUID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, err := l.TransferPath(ctx, p.infoHash)
+	path, err := l.TransferPath(ctx, p.InfoHash)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +149,7 @@ func TestSeedForFinishesAndResumeKeepsSeeding(t *testing.T) {
 		t.Errorf("stream of a finished download: %q, want file://%s", pb.StreamURL(), path)
 	}
 	pb.Stop()
-	if inEngine(l, p.infoHash) || storedState(t, l, p.infoHash) != StateFinished {
+	if inEngine(l, p.InfoHash) || storedState(t, l, p.InfoHash) != StateFinished {
 		t.Error("streaming a finished download put it back in the engine")
 	}
 
@@ -156,25 +158,25 @@ func TestSeedForFinishesAndResumeKeepsSeeding(t *testing.T) {
 		t.Fatal(err)
 	}
 	l = startLib(t, o)
-	if tr := transfer(t, l, p.infoHash); tr.State != StateFinished || inEngine(l, p.infoHash) {
-		t.Fatalf("after restart: %s, in engine %v", tr.State, inEngine(l, p.infoHash))
+	if tr := transfer(t, l, p.InfoHash); tr.State != StateFinished || inEngine(l, p.InfoHash) {
+		t.Fatalf("after restart: %s, in engine %v", tr.State, inEngine(l, p.InfoHash))
 	}
-	if err := l.ResumeTransfer(ctx, p.infoHash); err != nil {
+	if err := l.ResumeTransfer(ctx, p.InfoHash); err != nil {
 		t.Fatal(err)
 	}
-	waitStored(t, l, p.infoHash, StateSeeding)
+	waitStored(t, l, p.InfoHash, StateSeeding)
 	time.Sleep(3 * o.SeedCheckInterval)
-	if st := storedState(t, l, p.infoHash); st != StateSeeding || !inEngine(l, p.infoHash) {
-		t.Errorf("resumed by the user: %s, in engine %v; want seeding", st, inEngine(l, p.infoHash))
+	if st := storedState(t, l, p.InfoHash); st != StateSeeding || !inEngine(l, p.InfoHash) {
+		t.Errorf("resumed by the user: %s, in engine %v; want seeding", st, inEngine(l, p.InfoHash))
 	}
-	fileEquals(t, path, p.data)
+	fileEquals(t, path, p.Data)
 }
 
 // The download rate limit, stored before Start, caps the web seed once the
 // engine runs (the limiter lets a 1 MiB burst through at once).
 func TestRateLimitsApplied(t *testing.T) {
 	s := standIn(t)
-	p := publish(t, s, "Big random file", randomFile(t, 1536<<10))
+	p := testkit.Publish(t, s, "Big random file", randomFile(t, 1536<<10), videoSpec.Seconds)
 	dir := t.TempDir()
 	l := openTest(t, watchOptions(dir))
 	ctx := testCtx(t)
@@ -189,19 +191,19 @@ func TestRateLimitsApplied(t *testing.T) {
 	}
 	openVideo(t, l, s, p)
 	start := time.Now()
-	if _, err := l.Download(ctx, p.uuid, 0); err != nil {
+	if _, err := l.Download(ctx, p.UUID, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, l, p.infoHash, StateSeeding)
+	waitState(t, l, p.InfoHash, StateSeeding)
 	// 1 MiB burst, then 0.5 MiB at 256 KiB/s: at least 2 s.
 	if d := time.Since(start); d < 1500*time.Millisecond {
 		t.Errorf("1.5 MiB at 256 KiB/s took only %v: the limit is not applied", d)
 	}
-	path, err := l.TransferPath(ctx, p.infoHash)
+	path, err := l.TransferPath(ctx, p.InfoHash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fileEquals(t, path, p.data)
+	fileEquals(t, path, p.Data)
 }
 
 func TestSeedLimitsStoredAndValidated(t *testing.T) {

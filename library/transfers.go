@@ -431,14 +431,7 @@ func (l *Library) startTransfer(ctx context.Context, nt newTransfer) (string, er
 		return "", err
 	}
 	state, completed := liveState(st)
-	name := nt.name
-	if name == "" {
-		name = st.Name
-	}
-	size := nt.size
-	if st.HasInfo {
-		size = st.Length
-	}
+	name, size := engineNameSize(nt.name, nt.size, st)
 	keep := nt.src
 	if nt.keep != nil {
 		keep = *nt.keep
@@ -571,14 +564,7 @@ func (l *Library) saveLiveTotals(ctx context.Context, r transferRow) error {
 	if len(ups) == 0 {
 		return nil
 	}
-	u := ups[0]
-	return l.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE transfers SET uploaded = max(uploaded, ?),
-			from_web_seed = max(from_web_seed, ?), from_peers = max(from_peers, ?), completed = max(completed, ?)
-			WHERE infohash = ?`,
-			u.totals.uploaded, u.totals.fromWebSeed, u.totals.fromPeers, u.completed, r.infoHash)
-		return err
-	})
+	return l.storeTotals(ctx, ups)
 }
 
 // ResumeTransfer undoes PauseTransfer (and lets a finished one seed again:

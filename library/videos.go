@@ -94,7 +94,14 @@ func (l *Library) FetchVideo(ctx context.Context, uuid string) (Video, error) {
 		}
 		return Video{}, fmt.Errorf("library: fetching video %s: %w", uuid, errors.Join(errs...))
 	}
-	err = l.inTx(ctx, func(tx *sql.Tx) error {
+	return l.cacheDetails(ctx, uuid, v, "")
+}
+
+// cacheDetails stores a video's details and files in one transaction, and
+// that it is listed on the instance at listedOn when that is not empty. It
+// returns the video as the cache now has it.
+func (l *Library) cacheDetails(ctx context.Context, uuid string, v Video, listedOn string) (Video, error) {
+	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		w := l.writer(ctx, tx, v.DetailsAt)
 		defer w.close()
 		ids, err := w.videos([]Video{v}, true)
@@ -103,6 +110,11 @@ func (l *Library) FetchVideo(ctx context.Context, uuid string) (Video, error) {
 		}
 		if err := w.files(ids[0], v.Files); err != nil {
 			return err
+		}
+		if listedOn != "" {
+			if err := w.listed(ids, listedOn); err != nil {
+				return err
+			}
 		}
 		v, err = videoByUUID(ctx, tx, uuid)
 		return err

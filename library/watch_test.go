@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fourmi-app/fourmi/internal/testkit"
 	"github.com/fourmi-app/fourmi/peer"
 )
 
@@ -20,18 +21,18 @@ func peerHash(s string) (peer.InfoHash, error) { return peer.ParseInfoHash(s) }
 // watched with the final position, the transfer completed from the web seed
 // alone with the right bytes, and it keeps seeding after the player exits.
 func TestPlayToEndRecordsHistoryAndSeeds(t *testing.T) {
-	needMPV(t)
+	testkit.NeedMPV(t)
 	s := standIn(t)
-	p := publish(t, s, "Ants at work", testVideo(t))
+	p := testkit.Publish(t, s, "Ants at work", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	l := startLib(t, watchOptions(t.TempDir()))
 	ctx := testCtx(t)
 	openVideo(t, l, s, p)
 
-	pb, err := l.Play(ctx, PlayRequest{UUID: p.uuid})
+	pb, err := l.Play(ctx, PlayRequest{UUID: p.UUID})
 	if err != nil {
 		t.Fatalf("Play: %v", err)
 	}
-	if pb.Player() != "mpv" || pb.InfoHash() != p.infoHash || pb.Video().UUID != p.uuid || pb.File().Resolution != 240 {
+	if pb.Player() != "mpv" || pb.InfoHash() != p.InfoHash || pb.Video().UUID != p.UUID || pb.File().Resolution != 240 {
 		t.Fatalf("playback: player %q, infohash %s, video %s, file %+v", pb.Player(), pb.InfoHash(), pb.Video().UUID, pb.File())
 	}
 	if !strings.HasPrefix(pb.StreamURL(), "http://127.0.0.1:") {
@@ -49,7 +50,7 @@ func TestPlayToEndRecordsHistoryAndSeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 1 || hist[0].Video.UUID != p.uuid || !hist[0].Watched {
+	if len(hist) != 1 || hist[0].Video.UUID != p.UUID || !hist[0].Watched {
 		t.Fatalf("history = %+v, want one watched entry", hist)
 	}
 	if hist[0].Position < 5*time.Second || hist[0].Duration < 5*time.Second {
@@ -59,15 +60,15 @@ func TestPlayToEndRecordsHistoryAndSeeds(t *testing.T) {
 		t.Errorf("continue watching after the end = %v, %v; want none", cw, err)
 	}
 
-	tr := waitState(t, l, p.infoHash, StateSeeding)
-	if tr.VideoUUID != p.uuid || tr.Name != "Ants at work" || tr.Resolution != 240 {
+	tr := waitState(t, l, p.InfoHash, StateSeeding)
+	if tr.VideoUUID != p.UUID || tr.Name != "Ants at work" || tr.Resolution != 240 {
 		t.Errorf("transfer = %+v", tr)
 	}
 	if tr.Stats.FromWebSeed <= 0 || tr.Stats.FromPeers != 0 {
 		t.Errorf("bytes from web seed %d, from peers %d; want all from the web seed", tr.Stats.FromWebSeed, tr.Stats.FromPeers)
 	}
-	if tr.Stats.Completed != int64(len(p.data)) || tr.Stats.Size != int64(len(p.data)) {
-		t.Errorf("completed %d of %d, want %d", tr.Stats.Completed, tr.Stats.Size, len(p.data))
+	if tr.Stats.Completed != int64(len(p.Data)) || tr.Stats.Size != int64(len(p.Data)) {
+		t.Errorf("completed %d of %d, want %d", tr.Stats.Completed, tr.Stats.Size, len(p.Data))
 	}
 	if tr.LastWatchedAt.IsZero() || tr.CompletedAt.IsZero() || tr.ThumbnailURL == "" {
 		t.Errorf("transfer times/thumbnail: %+v", tr)
@@ -75,29 +76,29 @@ func TestPlayToEndRecordsHistoryAndSeeds(t *testing.T) {
 	if n := len(tr.Stats.Pieces); n == 0 {
 		t.Error("no piece bar")
 	}
-	path, err := l.TransferPath(ctx, p.infoHash)
+	path, err := l.TransferPath(ctx, p.InfoHash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fileEquals(t, path, p.data)
+	fileEquals(t, path, p.Data)
 	// Still in the engine after the player is gone: seeding.
-	if !inEngine(l, p.infoHash) {
+	if !inEngine(l, p.InfoHash) {
 		t.Error("the torrent left the engine when the player exited")
 	}
-	waitFor(t, "the manager to store the completion", func() bool { return storedState(t, l, p.infoHash) == StateSeeding })
+	waitFor(t, "the manager to store the completion", func() bool { return storedState(t, l, p.InfoHash) == StateSeeding })
 }
 
 // Stopping midway saves the position; the next Play resumes there, and
 // From overrides it.
 func TestResumeWhereStopped(t *testing.T) {
-	needMPV(t)
+	testkit.NeedMPV(t)
 	s := standIn(t)
-	p := publish(t, s, "Forest walk", testVideo(t))
+	p := testkit.Publish(t, s, "Forest walk", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	l := startLib(t, watchOptions(t.TempDir()))
 	ctx := testCtx(t)
 	openVideo(t, l, s, p)
 
-	pb, err := l.Play(ctx, PlayRequest{UUID: p.uuid})
+	pb, err := l.Play(ctx, PlayRequest{UUID: p.UUID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestResumeWhereStopped(t *testing.T) {
 		t.Fatalf("saved %+v, want a position from 2 s and not watched", cw[0])
 	}
 
-	pb2, err := l.Play(ctx, PlayRequest{UUID: p.uuid})
+	pb2, err := l.Play(ctx, PlayRequest{UUID: p.UUID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestResumeWhereStopped(t *testing.T) {
 	pb2.Stop()
 
 	zero := time.Duration(0)
-	pb3, err := l.Play(ctx, PlayRequest{UUID: p.uuid, From: &zero})
+	pb3, err := l.Play(ctx, PlayRequest{UUID: p.UUID, From: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +136,13 @@ func TestResumeWhereStopped(t *testing.T) {
 		t.Errorf("From 0 started at %v (saved %v)", got, saved)
 	}
 	pb3.Stop()
-	if err := l.RemoveFromHistory(ctx, p.uuid); err != nil {
+	if err := l.RemoveFromHistory(ctx, p.UUID); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := l.History(ctx, 0); len(h) != 0 {
 		t.Errorf("history after removal = %+v", h)
 	}
-	if err := l.RemoveFromHistory(ctx, p.uuid); !errors.Is(err, ErrNotFound) {
+	if err := l.RemoveFromHistory(ctx, p.UUID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("second removal: %v, want ErrNotFound", err)
 	}
 }
@@ -150,27 +151,27 @@ func TestResumeWhereStopped(t *testing.T) {
 // from the instance, and the paused one stays paused until resumed.
 func TestRestartKeepsSeedingAndPaused(t *testing.T) {
 	s := standIn(t)
-	a := publish(t, s, "Mountain", testVideo(t))
-	b := publish(t, s, "River", testVideo(t))
+	a := testkit.Publish(t, s, "Mountain", testkit.Video(t, videoSpec), videoSpec.Seconds)
+	b := testkit.Publish(t, s, "River", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	dir := t.TempDir()
 	l := startLib(t, watchOptions(dir))
 	ctx := testCtx(t)
-	for _, p := range []published{a, b} {
+	for _, p := range []testkit.Published{a, b} {
 		openVideo(t, l, s, p)
-		if _, err := l.Download(ctx, p.uuid, 0); err != nil {
+		if _, err := l.Download(ctx, p.UUID, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitState(t, l, a.infoHash, StateSeeding)
-	waitState(t, l, b.infoHash, StateSeeding)
-	if err := l.PauseTransfer(ctx, b.infoHash); err != nil {
+	waitState(t, l, a.InfoHash, StateSeeding)
+	waitState(t, l, b.InfoHash, StateSeeding)
+	if err := l.PauseTransfer(ctx, b.InfoHash); err != nil {
 		t.Fatal(err)
 	}
-	if tr := transfer(t, l, b.infoHash); tr.State != StatePaused || inEngine(l, b.infoHash) {
-		t.Fatalf("paused transfer: state %s, in engine %v", tr.State, inEngine(l, b.infoHash))
+	if tr := transfer(t, l, b.InfoHash); tr.State != StatePaused || inEngine(l, b.InfoHash) {
+		t.Fatalf("paused transfer: state %s, in engine %v", tr.State, inEngine(l, b.InfoHash))
 	}
-	served := s.Served(a.filePath) + s.Served(b.filePath)
-	if served < int64(len(a.data)+len(b.data)) {
+	served := s.Served(a.FilePath) + s.Served(b.FilePath)
+	if served < int64(len(a.Data)+len(b.Data)) {
 		t.Fatalf("the stand-in served %d bytes, less than both files", served)
 	}
 	if err := l.Close(); err != nil {
@@ -178,32 +179,32 @@ func TestRestartKeepsSeedingAndPaused(t *testing.T) {
 	}
 
 	l2 := startLib(t, watchOptions(dir))
-	tr := transfer(t, l2, a.infoHash)
+	tr := transfer(t, l2, a.InfoHash)
 	if tr.State != StateSeeding || tr.Stats.Completed != tr.Stats.Size || len(tr.Stats.Pieces) == 0 {
 		t.Fatalf("after restart: %+v", tr)
 	}
-	if got := transfer(t, l2, b.infoHash); got.State != StatePaused || inEngine(l2, b.infoHash) {
-		t.Fatalf("paused transfer after restart: state %s, in engine %v", got.State, inEngine(l2, b.infoHash))
+	if got := transfer(t, l2, b.InfoHash); got.State != StatePaused || inEngine(l2, b.InfoHash) {
+		t.Fatalf("paused transfer after restart: state %s, in engine %v", got.State, inEngine(l2, b.InfoHash))
 	}
-	if got, err := l2.TransferPath(ctx, b.infoHash); err != nil {
+	if got, err := l2.TransferPath(ctx, b.InfoHash); err != nil {
 		t.Errorf("path of the paused transfer: %v", err)
 	} else {
-		fileEquals(t, got, b.data)
+		fileEquals(t, got, b.Data)
 	}
-	if err := l2.ResumeTransfer(ctx, b.infoHash); err != nil {
+	if err := l2.ResumeTransfer(ctx, b.InfoHash); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, l2, b.infoHash, StateSeeding)
+	waitState(t, l2, b.InfoHash, StateSeeding)
 	time.Sleep(3 * l2.opt.SeedCheckInterval)
-	if got := s.Served(a.filePath) + s.Served(b.filePath); got != served {
+	if got := s.Served(a.FilePath) + s.Served(b.FilePath); got != served {
 		t.Errorf("the stand-in served %d more bytes after the restart", got-served)
 	}
-	for _, p := range []published{a, b} {
-		path, err := l2.TransferPath(ctx, p.infoHash)
+	for _, p := range []testkit.Published{a, b} {
+		path, err := l2.TransferPath(ctx, p.InfoHash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fileEquals(t, path, p.data)
+		fileEquals(t, path, p.Data)
 	}
 	list, err := l2.Transfers(ctx)
 	if err != nil || len(list) != 2 {
@@ -216,69 +217,69 @@ func TestRestartKeepsSeedingAndPaused(t *testing.T) {
 // restart, and its ratio target then finishes the torrent.
 func TestSecondLibraryDownloadsFromFirst(t *testing.T) {
 	s := standIn(t)
-	p := publish(t, s, "Bicycle", testVideo(t))
+	p := testkit.Publish(t, s, "Bicycle", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	dir1 := t.TempDir()
 	l1 := startLib(t, watchOptions(dir1))
 	ctx := testCtx(t)
 	openVideo(t, l1, s, p)
-	if _, err := l1.Download(ctx, p.uuid, 0); err != nil {
+	if _, err := l1.Download(ctx, p.UUID, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, l1, p.infoHash, StateSeeding)
+	waitState(t, l1, p.InfoHash, StateSeeding)
 
 	// The instance's file is gone: only the first library has it.
-	s.Handle(p.filePath, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) })
+	s.Handle(p.FilePath, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) })
 	torrentFile := filepath.Join(t.TempDir(), "bicycle.torrent")
-	if err := os.WriteFile(torrentFile, p.torrent, 0o600); err != nil {
+	if err := os.WriteFile(torrentFile, p.Torrent, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	l2 := startLib(t, watchOptions(t.TempDir()))
 	res, err := l2.OpenURL(ctx, torrentFile)
-	if err != nil || res.Transfer == nil || res.Transfer.InfoHash != p.infoHash {
+	if err != nil || res.Transfer == nil || res.Transfer.InfoHash != p.InfoHash {
 		t.Fatalf("OpenURL(.torrent file) = %+v, %v", res, err)
 	}
-	h, _ := peerHash(p.infoHash)
+	h, _ := peerHash(p.InfoHash)
 	if err := l2.watch.engine.AddPeers(h, l1.watch.engine.ListenAddr()); err != nil {
 		t.Fatal(err)
 	}
-	tr2 := waitState(t, l2, p.infoHash, StateSeeding)
+	tr2 := waitState(t, l2, p.InfoHash, StateSeeding)
 	if tr2.Stats.FromPeers <= 0 || tr2.Stats.FromWebSeed != 0 {
 		t.Errorf("second library: %d bytes from peers, %d from the web seed; want all from the peer", tr2.Stats.FromPeers, tr2.Stats.FromWebSeed)
 	}
-	path, err := l2.TransferPath(ctx, p.infoHash)
+	path, err := l2.TransferPath(ctx, p.InfoHash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fileEquals(t, path, p.data)
+	fileEquals(t, path, p.Data)
 
 	var up int64
 	waitFor(t, "the first library to count its upload", func() bool {
-		up = transfer(t, l1, p.infoHash).Stats.Uploaded
-		return up >= int64(len(p.data))/2
+		up = transfer(t, l1, p.InfoHash).Stats.Uploaded
+		return up >= int64(len(p.Data))/2
 	})
 	if err := l1.Close(); err != nil {
 		t.Fatal(err)
 	}
 	l1 = startLib(t, watchOptions(dir1))
-	if got := transfer(t, l1, p.infoHash); got.Stats.Uploaded < up || got.State != StateSeeding {
+	if got := transfer(t, l1, p.InfoHash); got.Stats.Uploaded < up || got.State != StateSeeding {
 		t.Fatalf("after restart: uploaded %d (was %d), state %s", got.Stats.Uploaded, up, got.State)
 	}
-	ratio := float64(up) / float64(len(p.data)) / 2
+	ratio := float64(up) / float64(len(p.Data)) / 2
 	if err := l1.SetSeedLimits(ctx, SeedLimits{RatioTarget: ratio}); err != nil {
 		t.Fatal(err)
 	}
-	tr1 := waitState(t, l1, p.infoHash, StateFinished)
-	if inEngine(l1, p.infoHash) {
+	tr1 := waitState(t, l1, p.InfoHash, StateFinished)
+	if inEngine(l1, p.InfoHash) {
 		t.Error("a finished torrent is still in the engine")
 	}
 	if tr1.Stats.Ratio() < ratio {
 		t.Errorf("finished at ratio %.2f, target %.2f", tr1.Stats.Ratio(), ratio)
 	}
 	// Finished keeps the file.
-	if path, err := l1.TransferPath(ctx, p.infoHash); err != nil {
+	if path, err := l1.TransferPath(ctx, p.InfoHash); err != nil {
 		t.Fatal(err)
 	} else {
-		fileEquals(t, path, p.data)
+		fileEquals(t, path, p.Data)
 	}
 }
 
@@ -288,11 +289,11 @@ func TestSecondLibraryDownloadsFromFirst(t *testing.T) {
 // the pieces already verified; the file is intact.
 func TestInstanceDisappearsMidStream(t *testing.T) {
 	s := standIn(t)
-	p := publish(t, s, "Retro games", testVideo(t))
-	size := int64(len(p.data))
+	p := testkit.Publish(t, s, "Retro games", testkit.Video(t, videoSpec), videoSpec.Seconds)
+	size := int64(len(p.Data))
 	cut := size * 2 / 5
 	// The file server sends bytes before cut, then drops the connection.
-	s.Handle(p.filePath, func(w http.ResponseWriter, r *http.Request) {
+	s.Handle(p.FilePath, func(w http.ResponseWriter, r *http.Request) {
 		a, b := int64(0), size-1
 		status := http.StatusOK
 		if rng := r.Header.Get("Range"); rng != "" {
@@ -310,7 +311,7 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 		w.Header().Set("Content-Type", "video/mp4")
 		w.Header().Set("Content-Length", fmt.Sprint(b-a+1))
 		w.WriteHeader(status)
-		w.Write(p.data[a:min(b+1, cut)])
+		w.Write(p.Data[a:min(b+1, cut)])
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler)
 	})
@@ -318,7 +319,7 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 	l := startLib(t, watchOptions(dir))
 	ctx := testCtx(t)
 	openVideo(t, l, s, p)
-	pb, err := l.Stream(ctx, p.uuid, 0)
+	pb, err := l.Stream(ctx, p.UUID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,12 +327,12 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 		t.Errorf("a stream has player %q", pb.Player())
 	}
 	head, err := httpGet(ctx, pb.StreamURL(), "bytes=0-8191")
-	if err != nil || string(head) != string(p.data[:8192]) {
+	if err != nil || string(head) != string(p.Data[:8192]) {
 		t.Fatalf("the start of the stream: %d bytes, %v", len(head), err)
 	}
 	var before Transfer
 	waitFor(t, "the first pieces", func() bool {
-		before = transfer(t, l, p.infoHash)
+		before = transfer(t, l, p.InfoHash)
 		return before.Stats.Completed >= 16<<10
 	})
 	s.CloseClientConnections()
@@ -344,7 +345,7 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 	if err == nil {
 		t.Fatalf("read %d bytes past the cut with the instance gone", len(tail))
 	}
-	tr := transfer(t, l, p.infoHash)
+	tr := transfer(t, l, p.InfoHash)
 	if tr.State != StateDownloading || tr.Stats.Error != "" || tr.Stats.Completed >= size {
 		t.Errorf("with the instance gone: state %s, error %q, %d of %d", tr.State, tr.Stats.Error, tr.Stats.Completed, size)
 	}
@@ -356,18 +357,18 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 	}
 
 	// The instance is back; the library restarts and finishes.
-	s.Handle(p.filePath, nil)
+	s.Handle(p.FilePath, nil)
 	if err := s.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	l = startLib(t, watchOptions(dir))
-	waitState(t, l, p.infoHash, StateSeeding)
-	path, err := l.TransferPath(ctx, p.infoHash)
+	waitState(t, l, p.InfoHash, StateSeeding)
+	path, err := l.TransferPath(ctx, p.InfoHash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fileEquals(t, path, p.data)
-	if got := s.Served(p.filePath); got >= size {
+	fileEquals(t, path, p.Data)
+	if got := s.Served(p.FilePath); got >= size {
 		t.Errorf("after the restart the instance served %d bytes of %d: verified pieces were fetched again", got, size)
 	}
 }
@@ -376,27 +377,27 @@ func TestInstanceDisappearsMidStream(t *testing.T) {
 // no history, but the transfer is stamped as watched. A paused transfer
 // that is not complete is resumed to play.
 func TestPlayTransferOfBareTorrent(t *testing.T) {
-	needMPV(t)
+	testkit.NeedMPV(t)
 	s := standIn(t)
-	p := publish(t, s, "Typography", testVideo(t))
+	p := testkit.Publish(t, s, "Typography", testkit.Video(t, videoSpec), videoSpec.Seconds)
 	l := startLib(t, watchOptions(t.TempDir()))
 	ctx := testCtx(t)
 	// Slow web seed: the transfer is paused before it completes.
-	s.Handle(p.filePath, func(w http.ResponseWriter, r *http.Request) {
+	s.Handle(p.FilePath, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 	})
-	res, err := l.OpenURL(ctx, p.torrentURL)
+	res, err := l.OpenURL(ctx, p.TorrentURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.PauseTransfer(ctx, p.infoHash); err != nil {
+	if err := l.PauseTransfer(ctx, p.InfoHash); err != nil {
 		t.Fatal(err)
 	}
-	if tr := transfer(t, l, p.infoHash); tr.State != StatePaused || tr.VideoUUID != "" {
+	if tr := transfer(t, l, p.InfoHash); tr.State != StatePaused || tr.VideoUUID != "" {
 		t.Fatalf("paused bare transfer: %+v", tr)
 	}
-	s.Handle(p.filePath, nil)
+	s.Handle(p.FilePath, nil)
 	pb, err := l.PlayTransfer(ctx, res.Transfer.InfoHash, "")
 	if err != nil {
 		t.Fatal(err)
@@ -405,26 +406,26 @@ func TestPlayTransferOfBareTorrent(t *testing.T) {
 		t.Errorf("playback of a bare transfer: player %q, video %+v", pb.Player(), pb.Video())
 	}
 	waitFor(t, "mpv to play", func() bool { return pb.Position() > time.Second })
-	if st := transfer(t, l, p.infoHash).State; st != StateDownloading && st != StateSeeding {
+	if st := transfer(t, l, p.InfoHash).State; st != StateDownloading && st != StateSeeding {
 		t.Errorf("playing a paused transfer left it %s", st)
 	}
 	pb.Stop()
 	if n := countRows(t, l, "history"); n != 0 {
 		t.Errorf("%d history rows for a bare torrent", n)
 	}
-	if tr := transfer(t, l, p.infoHash); tr.LastWatchedAt.IsZero() {
+	if tr := transfer(t, l, p.InfoHash); tr.LastWatchedAt.IsZero() {
 		t.Error("the transfer was not stamped as watched")
 	}
-	if err := l.RemoveTransfer(ctx, p.infoHash, true); err != nil {
+	if err := l.RemoveTransfer(ctx, p.InfoHash, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.TransferByHash(ctx, p.infoHash); !errors.Is(err, ErrNotFound) {
+	if _, err := l.TransferByHash(ctx, p.InfoHash); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after removal: %v", err)
 	}
-	if inEngine(l, p.infoHash) {
+	if inEngine(l, p.InfoHash) {
 		t.Error("removed torrent still in the engine")
 	}
-	if _, err := os.Stat(filepath.Join(l.watch.peerDir, "data", p.infoHash)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(l.watch.peerDir, "data", p.InfoHash)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("removed with its data, but the data is still there: %v", err)
 	}
 }

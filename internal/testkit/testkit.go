@@ -136,6 +136,13 @@ func (p Published) WatchURL(s *peertubetest.Server) string { return s.URL + "/vi
 // Publish serves file on s as the only (HLS, 240p) file of a new video.
 func Publish(t testing.TB, s *peertubetest.Server, name, file string, seconds int) Published {
 	t.Helper()
+	return PublishWith(t, s, name, file, seconds, nil)
+}
+
+// PublishWith is Publish with edit, when not nil, applied to the video's
+// details before the stand-in serves them (a fuller page, other ids).
+func PublishWith(t testing.TB, s *peertubetest.Server, name, file string, seconds int, edit func(*peertube.VideoDetails)) Published {
+	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +169,9 @@ func Publish(t testing.TB, s *peertubetest.Server, name, file string, seconds in
 	f := peertube.VideoFile{ID: 1, Resolution: peertube.IDLabel{ID: 240, Label: "240p"}, Width: 320, Height: 240,
 		Size: int64(len(data)), FPS: 25, TorrentURL: p.TorrentURL, MagnetURI: p.Magnet, FileURL: p.FileURL}
 	d := VideoDetails(s, p.UUID, name, seconds, f)
+	if edit != nil {
+		edit(&d)
+	}
 	p.ID = d.ID
 	s.AddVideo(d)
 	return p
