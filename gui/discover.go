@@ -1,12 +1,14 @@
 package gui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -194,6 +196,24 @@ func (d *discover) setSources(srcs []library.Source, key string) {
 	}
 }
 
+// browseSource switches to src (a channel or an account catalog), adding it
+// to the picker until the sources are listed again. Those catalogs list and
+// do not search, so the search entry is cleared.
+func (d *discover) browseSource(src library.Source) {
+	srcs := slices.Clone(d.sources)
+	if !slices.ContainsFunc(srcs, func(s library.Source) bool { return s.Key() == src.Key() }) {
+		srcs = append(srcs, src)
+	}
+	if d.debounce != nil {
+		d.debounce.Stop()
+	}
+	d.search.SetText("")
+	if d.debounce != nil {
+		d.debounce.Stop()
+	}
+	d.setSources(srcs, src.Key())
+}
+
 // sourceLabels names the sources for the picker, adding the host where
 // two share a name.
 func sourceLabels(srcs []library.Source) []string {
@@ -213,6 +233,10 @@ func sourceLabels(srcs []library.Source) []string {
 
 func sourceName(s library.Source) string {
 	switch {
+	case s.Kind == library.SourceChannel:
+		return "Channel: " + cmp.Or(s.Name, s.Actor)
+	case s.Kind == library.SourceAccount:
+		return "Account: " + cmp.Or(s.Name, s.Actor)
 	case s.Name != "":
 		return s.Name
 	case s.Kind == library.SourceLocal:

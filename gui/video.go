@@ -37,6 +37,7 @@ type videoScreen struct {
 	previewIcon *canvas.Image
 	title       *widget.Label
 	channel     *widget.Label
+	moreChannel *keyButton
 	stats       *widget.RichText
 	copyLink    *keyButton
 	openBrowser *keyButton
@@ -95,6 +96,8 @@ func newVideoScreen(u *UI) *videoScreen {
 	s.copyLink.Importance = widget.LowImportance
 	s.openBrowser = newKeyButton("Open in browser", theme.ComputerIcon(), s.doOpenBrowser, u.closeVideo)
 	s.openBrowser.Importance = widget.LowImportance
+	s.moreChannel = newKeyButton("More from this channel", theme.ListIcon(), s.doMoreFromChannel, u.closeVideo)
+	s.moreChannel.Importance = widget.LowImportance
 	s.play = newKeyButton("Play", theme.MediaPlayIcon(), s.doPlay, u.closeVideo)
 	s.play.Importance = widget.HighImportance
 	s.resPick = widget.NewSelect(nil, s.resolutionPicked)
@@ -122,7 +125,7 @@ func newVideoScreen(u *UI) *videoScreen {
 	s.files = container.NewVBox()
 
 	watch := container.NewHBox(s.play, withMinWidth(s.resPick, 170), s.download, s.copyStream)
-	actions := container.NewHBox(s.openBrowser, s.copyLink, container.NewCenter(s.notice))
+	actions := container.NewHBox(s.openBrowser, s.copyLink, s.moreChannel, container.NewCenter(s.notice))
 	left := container.NewVBox(
 		container.NewHBox(previewBox),
 		s.title, s.channel, s.stats,
@@ -393,6 +396,17 @@ func (s *videoScreen) doCopyLink() {
 	}
 	s.u.app.Clipboard().SetContent(s.video.URL)
 	s.setNotice("Link copied")
+}
+
+// doMoreFromChannel shows the video's channel catalog in Discover.
+func (s *videoScreen) doMoreFromChannel() {
+	ch := s.video.Channel
+	if ch.Name == "" || ch.Host == "" {
+		return
+	}
+	s.u.closeVideo()
+	s.u.showScreen(screenDiscover)
+	s.u.discover.browseSource(library.ChannelSource(ch))
 }
 
 func (s *videoScreen) setNotice(text string) {
