@@ -8,7 +8,7 @@ GO      ?= go
 GOTAGS  := -tags '$(TAGS)'
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-DEB_PKGS := gcc g++ pkg-config libgl1-mesa-dev xorg-dev xvfb xauth ffmpeg mpv
+DEB_PKGS := gcc g++ pkg-config libgl1-mesa-dev xorg-dev xvfb xauth ffmpeg mpv aria2
 space := $(subst ,, )
 comma := ,
 
