@@ -85,6 +85,12 @@ func randomFile(t testing.TB, dir, name string, n int) (string, []byte) {
 // metainfo package (independent of CreateTorrent).
 func makeTorrent(t testing.TB, path string, pieceLength int64, webSeeds ...string) ([]byte, InfoHash) {
 	t.Helper()
+	return buildTorrent(t, path, pieceLength, metainfo.MetaInfo{UrlList: webSeeds})
+}
+
+// buildTorrent hashes path into mi's info and returns the .torrent bytes.
+func buildTorrent(t testing.TB, path string, pieceLength int64, mi metainfo.MetaInfo) ([]byte, InfoHash) {
+	t.Helper()
 	info := metainfo.Info{PieceLength: pieceLength}
 	if err := info.BuildFromFilePath(path); err != nil {
 		t.Fatal(err)
@@ -93,7 +99,7 @@ func makeTorrent(t testing.TB, path string, pieceLength int64, webSeeds ...strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	mi := metainfo.MetaInfo{InfoBytes: ib, UrlList: webSeeds, CreatedBy: "test"}
+	mi.InfoBytes, mi.CreatedBy = ib, "test"
 	var buf bytes.Buffer
 	if err := mi.Write(&buf); err != nil {
 		t.Fatal(err)

@@ -94,20 +94,7 @@ func (tr *loopbackTracker) announceCount() int {
 // announce, with no web seed: the bytes can only come from a peer.
 func makeTrackerTorrent(t *testing.T, path string, pieceLength int64, announce string) ([]byte, InfoHash) {
 	t.Helper()
-	info := metainfo.Info{PieceLength: pieceLength}
-	if err := info.BuildFromFilePath(path); err != nil {
-		t.Fatal(err)
-	}
-	ib, err := bencode.Marshal(info)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mi := metainfo.MetaInfo{InfoBytes: ib, Announce: announce, CreatedBy: "test"}
-	var buf bytes.Buffer
-	if err := mi.Write(&buf); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), InfoHash(mi.HashInfoBytes())
+	return buildTorrent(t, path, pieceLength, metainfo.MetaInfo{Announce: announce})
 }
 
 // freeTCPPort and freeUDPPort return a loopback port free a moment ago.
