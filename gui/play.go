@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/fourmi-app/fourmi/library"
-	"github.com/fourmi-app/fourmi/library/player"
 )
 
 // statsInterval is how often a playback's numbers are read: speeds and
@@ -40,7 +39,7 @@ func transferKey(infoHash string) string { return "torrent:" + infoHash }
 func (s *session) streamOnly() bool { return s.pb.Player() == "" }
 
 // isNoPlayer tells the error that means "install a player".
-func isNoPlayer(err error) bool { return errors.Is(err, player.ErrNoPlayer) }
+func isNoPlayer(err error) bool { return errors.Is(err, library.ErrNoPlayer) }
 
 // startSession starts a playback with start (on a goroutine) and, once it
 // runs, registers it under key and polls its stats. done runs on the UI

@@ -1,6 +1,10 @@
 package library
 
-import "time"
+import (
+	"time"
+
+	"github.com/fourmi-app/fourmi/library/player"
+)
 
 // Watching while seeding: the contract between library and the GUI/CLI.
 // library turns a video (or a magnet, .torrent or PeerTube URL) into a
@@ -19,6 +23,10 @@ const (
 	SettingMaxResolution = "watch.max_resolution" // e.g. "1080": best file ≤ this height
 	SettingPlayer        = "watch.player"         // "" (auto: mpv, VLC, OS default), "mpv", "vlc", "default"
 )
+
+// ErrNoPlayer means neither mpv, VLC nor the system's handler could be found;
+// Stream still works ("Copy stream URL").
+var ErrNoPlayer = player.ErrNoPlayer
 
 // SeedLimits are the user's seeding limits. Zero values mean "no limit".
 type SeedLimits struct {
