@@ -20,14 +20,11 @@ const appID = "org.fourmi.Fourmi"
 // open, when not empty, is a link to open at start (fourmi URL).
 func runApp(ctx context.Context, env cliEnv, open string) error {
 	logger := env.logger
-	lib, closeLib, err := openLibrary(ctx, env)
+	lib, closeLib, err := startLibrary(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer closeLib()
-	if err := lib.Start(ctx); err != nil {
-		return err
-	}
 
 	a := app.NewWithID(appID)
 	a.SetIcon(fyne.NewStaticResource("fourmi.png", assets.Icon))

@@ -41,14 +41,11 @@ func runGet(ctx context.Context, env cliEnv, args []string, stdout, stderr io.Wr
 		return usageError{errors.New("--seed-for and --resolution cannot be negative")}
 	}
 
-	lib, closeLib, err := openLibrary(ctx, env)
+	lib, closeLib, err := startLibrary(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer closeLib()
-	if err := lib.Start(ctx); err != nil {
-		return err
-	}
 
 	res, err := lib.OpenURL(ctx, input)
 	if err != nil {

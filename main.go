@@ -179,6 +179,20 @@ func openLibrary(ctx context.Context, env cliEnv) (*library.Library, func(), err
 	}, nil
 }
 
+// startLibrary is openLibrary, then Start: BitTorrent and the seeding
+// manager run until the returned func closes everything.
+func startLibrary(ctx context.Context, env cliEnv) (*library.Library, func(), error) {
+	lib, closeLib, err := openLibrary(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := lib.Start(ctx); err != nil {
+		closeLib()
+		return nil, nil, err
+	}
+	return lib, closeLib, nil
+}
+
 // prepareDataDir creates the data dir and sends crash output (panics, fatal
 // runtime errors) to crash.log inside it.
 func prepareDataDir(dir string) (func(), error) {
