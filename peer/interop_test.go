@@ -52,6 +52,13 @@ func newLoopbackTracker(t *testing.T, peers ...string) *loopbackTracker {
 
 func (tr *loopbackTracker) announceURL() string { return tr.URL + "/announce" }
 
+// setPeers replaces the peer list given in later announces.
+func (tr *loopbackTracker) setPeers(peers ...string) {
+	tr.mu.Lock()
+	tr.peers = peers
+	tr.mu.Unlock()
+}
+
 func (tr *loopbackTracker) handle(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/announce" {
 		http.NotFound(w, r)
@@ -201,7 +208,7 @@ func TestInteropAria2cDownloadsFromFourmi(t *testing.T) {
 func TestInteropFourmiDownloadsFromAria2c(t *testing.T) {
 	aria2c := needAria2c(t)
 	src, data := randomFile(t, t.TempDir(), "interop.bin", interopSize)
-	tracker := newLoopbackTracker(t) // no peers: aria2c only seeds
+	tracker := newLoopbackTracker(t) // the leecher is added once it listens
 	tb, ih := makeTrackerTorrent(t, src, 256<<10, tracker.announceURL())
 
 	work := t.TempDir()
@@ -217,8 +224,14 @@ func TestInteropFourmiDownloadsFromAria2c(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freeTCPPort(t)
+	// The leecher listens first so that the tracker can hand its address
+	// to aria2c: the two can then meet from either side.
+	leecher := newEngine(t, t.TempDir())
+	tracker.setPeers(leecher.ListenAddr())
+	logPath := filepath.Join(work, "aria2c.log")
 	args := append(aria2cArgs(t, work, seedDir, port),
-		"--check-integrity=true", "--seed-ratio=0.0", "--seed-time=5", torrentPath)
+		"--check-integrity=true", "--seed-ratio=0.0", "--seed-time=5",
+		"--log="+logPath, "--log-level=info", torrentPath)
 	cmd := exec.Command(aria2c, args...)
 	cmd.Env = aria2cEnv(work)
 	var output bytes.Buffer // read only after Wait
@@ -230,7 +243,15 @@ func TestInteropFourmiDownloadsFromAria2c(t *testing.T) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
-			t.Logf("aria2c output:\n%s", output.String())
+			log, _ := os.ReadFile(logPath)
+			if len(log) > 16<<10 {
+				log = log[len(log)-16<<10:]
+			}
+			t.Logf("aria2c output:\n%s\naria2c log (tail):\n%s", output.String(), log)
+			if s, err := leecher.Stats(ih); err == nil {
+				t.Logf("leecher stats: %+v", s)
+			}
+			t.Logf("tracker announces: %d", tracker.announceCount())
 		}
 	})
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -243,7 +264,6 @@ func TestInteropFourmiDownloadsFromAria2c(t *testing.T) {
 		return true
 	})
 
-	leecher := newEngine(t, t.TempDir())
 	if _, err := leecher.AddTorrent(tb); err != nil {
 		t.Fatal(err)
 	}
