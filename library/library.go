@@ -90,7 +90,8 @@ type Library struct {
 
 	thumbs    thumbCache
 	stmtCache stmtCache
-	watch     watchState // the BitTorrent engine, playbacks, the seeding manager
+	watch     watchState   // the BitTorrent engine, playbacks, the seeding manager
+	pub       publishState // the publishing runner's job and subscribers (publish_run.go)
 
 	closeOnce sync.Once
 	closeErr  error

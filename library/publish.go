@@ -1,7 +1,6 @@
 package library
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"time"
@@ -177,9 +176,9 @@ type PublishProgress struct {
 
 // LocalFile is one published output.
 type LocalFile struct {
-	Resolution  int    // height; 0 for audio only
-	Width       int    // pixels
-	Height      int    // pixels
+	Resolution  int // height; 0 for audio only
+	Width       int // pixels
+	Height      int // pixels
 	FPS         float64
 	Size        int64  // bytes
 	Path        string // <data>/videos/<uuid>/<uuid>-<res>.mp4
@@ -218,67 +217,3 @@ func (v LocalVideo) Best() *LocalFile {
 
 // ErrPublishCancelled is the error WaitPublished returns for a cancelled job.
 var ErrPublishCancelled = errors.New("publishing was cancelled")
-
-var errNotImplemented = errors.New("library: not implemented yet")
-
-// Publish validates req (ValidationError for bad metadata, a FieldError
-// "file" for a missing or unreadable file), stores a queued job with a new
-// UUID v4 and returns at once; Start's runner does the work.
-func (l *Library) Publish(ctx context.Context, req PublishRequest) (LocalVideo, error) {
-	return LocalVideo{}, errNotImplemented
-}
-
-// CancelPublish stops a queued or running job: ffmpeg is killed, temporary
-// files removed, the state becomes cancelled. Cancelling a finished job is
-// an error.
-func (l *Library) CancelPublish(ctx context.Context, uuid string) error {
-	return errNotImplemented
-}
-
-// MyVideos lists the creator's videos, newest first, in every state.
-func (l *Library) MyVideos(ctx context.Context) ([]LocalVideo, error) {
-	return nil, errNotImplemented
-}
-
-// MyVideo returns one of the creator's videos (ErrNotFound).
-func (l *Library) MyVideo(ctx context.Context, uuid string) (LocalVideo, error) {
-	return LocalVideo{}, errNotImplemented
-}
-
-// UpdateMyVideo replaces the metadata (validated as for Publish).
-func (l *Library) UpdateMyVideo(ctx context.Context, uuid string, meta Metadata) (LocalVideo, error) {
-	return LocalVideo{}, errNotImplemented
-}
-
-// DeleteMyVideo cancels any job, stops seeding, removes the transfers and
-// every file of the video, then the row.
-func (l *Library) DeleteMyVideo(ctx context.Context, uuid string) error {
-	return errNotImplemented
-}
-
-// WaitPublished blocks until the job is done (nil), failed (its error) or
-// cancelled (ErrPublishCancelled), or ctx ends.
-func (l *Library) WaitPublished(ctx context.Context, uuid string) (LocalVideo, error) {
-	return LocalVideo{}, errNotImplemented
-}
-
-// SubscribePublish calls fn with every PublishProgress of every job until
-// the returned function is called. fn runs on a library goroutine and must
-// not block (the GUI hands it to fyne.Do).
-func (l *Library) SubscribePublish(fn func(PublishProgress)) (unsubscribe func()) {
-	return func() {}
-}
-
-// ValidateMetadata checks meta against PeerTube 6.3's rules (title 3–120,
-// description ≤ 10,000, ≤ 5 tags of 2–30, known category/licence/language,
-// privacy 1–3, support ≤ 1,000, channel name) and returns a
-// ValidationError listing every failing field, or nil.
-func ValidateMetadata(meta Metadata) error {
-	return errNotImplemented
-}
-
-// Categories, Licences and Languages are PeerTube 6.3's vocabularies with
-// English labels, sorted for a picker.
-func Categories() []Choice { return nil }
-func Licences() []Choice   { return nil }
-func Languages() []Choice  { return nil }

@@ -131,6 +131,7 @@ func (l *Library) Start(ctx context.Context) error {
 		l.log.Error("resuming transfers", "err", err)
 	}
 	w.wg.Go(func() { l.manage(runCtx) })
+	w.wg.Go(func() { l.runPublish(runCtx) })
 	return nil
 }
 
@@ -461,14 +462,16 @@ func limitReached(lim SeedLimits, uploaded, size int64, completedAt, now time.Ti
 // addition. Called with op held.
 func (l *Library) enforceBudget(ctx context.Context, budget int64, playing map[string]bool) error {
 	var total int64
-	if err := l.db.QueryRowContext(ctx, "SELECT coalesce(sum(size), 0) FROM transfers").Scan(&total); err != nil {
+	// The creator's published files are never evicted and do not count.
+	const notPublished = ` AND infohash NOT IN (SELECT infohash FROM local_files)`
+	if err := l.db.QueryRowContext(ctx, "SELECT coalesce(sum(size), 0) FROM transfers WHERE 1"+notPublished).Scan(&total); err != nil {
 		return err
 	}
 	if total <= budget {
 		return nil
 	}
 	rows, err := l.db.QueryContext(ctx, `SELECT infohash, size FROM transfers
-		WHERE state IN ('seeding', 'finished') ORDER BY max(last_watched_at, added_at), added_at, infohash`)
+		WHERE state IN ('seeding', 'finished')`+notPublished+` ORDER BY max(last_watched_at, added_at), added_at, infohash`)
 	if err != nil {
 		return err
 	}
