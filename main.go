@@ -35,6 +35,8 @@ Usage:
                                            print a catalog page (for scripts)
   fourmi [--data DIR] get [--seed-for D] [--resolution R] URL|magnet|torrent
                                            download through BitTorrent, verify, seed
+  fourmi [--data DIR] publish --title T [flags] FILE
+                                           publish a video file: encode, thumbnails, torrent, seed
   fourmi version                           print the version
 
 Global flags:
@@ -43,7 +45,7 @@ Global flags:
   --loopback-only   BitTorrent on 127.0.0.1 only, no DHT/PEX/port mapping
                     (tests, benchmarks)
 
-Run "fourmi browse --help" for the browse flags.
+Run "fourmi browse --help" (or publish --help) for a command's flags.
 `
 
 func main() {
@@ -99,6 +101,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBrowse(ctx, env, rest, stdout, stderr)
 	case "get":
 		err = runGet(ctx, env, rest, stdout, stderr)
+	case "publish":
+		err = runPublish(ctx, env, rest, stdout, stderr)
 	case "help":
 		fs.Usage()
 	default:

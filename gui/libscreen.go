@@ -50,6 +50,7 @@ type libraryScreen struct {
 	limits        *widget.RichText
 	historyBox    *fyne.Container
 	historyEmpty  *widget.RichText
+	mine          *myVideos
 
 	resume  []library.HistoryEntry
 	history []library.HistoryEntry
@@ -89,12 +90,15 @@ func newLibraryScreen(u *UI) *libraryScreen {
 
 	s.historyBox = container.NewVBox()
 	s.historyEmpty = paragraph("Nothing watched yet. Find a video in Discover and press Play.")
+	s.mine = newMyVideos(u)
 
 	content := container.NewVBox(
 		heading("Library"),
 		s.banner.root, s.notice,
 		section("Continue watching"),
 		s.resumeEmpty, s.resumeScroll,
+		widget.NewSeparator(),
+		s.mine.root,
 		widget.NewSeparator(),
 		s.transferHead,
 		border(nil, nil, nil, changeLimits, s.limits),
@@ -118,6 +122,7 @@ func (s *libraryScreen) relayout() { relayoutScroll(s.scroll) }
 func (s *libraryScreen) show() {
 	s.visible = true
 	s.reloadHistory()
+	s.mine.reload()
 	s.startPolling()
 }
 

@@ -154,6 +154,59 @@ func TestScreenshots(t *testing.T) {
 	lib.scroll.ScrollToBottom()
 	h.ui.setTheme(themeLight)
 	shoot("library-history-light.png")
+
+	// Publish: the form, with a message under a field; the progress of a
+	// real job (a 480p file also encoded to 360p); the result; My videos
+	h.shortcut(shortcutPublish)
+	ps := h.ui.publish
+	big := makeVideo(t, "ants_crossing_a_river.mp4", 854, 480, 10)
+	ps.setFile(big)
+	ps.form.title.SetText("Ants crossing a river at dawn")
+	ps.form.description.SetText("A colony of *Formica* ants builds a bridge of their own bodies to cross a stream.\n\nFilmed near Lyon, June 2026.")
+	ps.form.tags.SetText("ants, nature, x")
+	ps.form.category.SetSelected("Science & Technology")
+	ps.form.licence.SetSelected("Attribution - Share Alike")
+	ps.form.language.SetSelected("English")
+	ps.resChecks[3].SetChecked(true)
+	shoot("publish-form-light.png")
+	h.ui.setTheme(themeDark)
+	shoot("publish-form-dark.png")
+	ps.form.tags.SetText("ants, nature, macro")
+	test.Tap(ps.publishBtn)
+	h.waitFor("the progress view", func() bool { return ps.view != viewForm || ps.banner.Visible() })
+	caught := false
+	h.waitFor("the encode under way", func() bool {
+		if ps.view != viewProgress || ps.failBox.Visible() {
+			return true
+		}
+		for _, st := range ps.progress.Steps {
+			if st.Step == library.StepEncode && st.Fraction > 0.1 && !st.Done {
+				caught = true
+				return true
+			}
+		}
+		return false
+	})
+	if caught {
+		shoot("publish-progress-dark.png")
+	} else {
+		t.Errorf("the encode was not seen under way (view %q, %q)", ps.view, ps.failMsg.Text)
+	}
+	h.waitFor("the result", func() bool { return ps.view == viewResult || ps.failBox.Visible() })
+	if ps.view != viewResult {
+		t.Fatalf("publishing failed: %q", ps.failMsg.Text)
+	}
+	h.ui.setTheme(themeLight)
+	shoot("publish-result-light.png")
+
+	h.ui.showMyVideos()
+	mine := lib.mine
+	h.waitFor("My videos", func() bool { return len(mine.rows) == 1 && !mine.scrollPending })
+	lib.setNotice("")
+	h.settle(300e6)
+	lib.scrollTo(mine.head)
+	h.ui.setTheme(themeDark)
+	shoot("library-my-videos-dark.png")
 }
 
 func writePNG(t *testing.T, path string, img image.Image) {

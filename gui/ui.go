@@ -51,8 +51,12 @@ type UI struct {
 	video    *videoScreen
 	library  *libraryScreen
 	settings *settingsScreen
+	publish  *publishScreen
 	addDlg   *addDialog  // the last "Add instance" dialog opened
 	openDlg  *openDialog // the "Open link" dialog while it shows
+	// dialogEscape closes the dialog that shows (Delete, Edit), when set
+	dialogEscape func()
+	unsubPublish func() // stops the publishing progress events
 
 	sessions map[string]*session // playbacks by video UUID (or transferKey)
 
@@ -60,6 +64,7 @@ type UI struct {
 	videoFrom   string // the screen the Video screen was opened from
 	navDiscover *widget.Button
 	navLibrary  *widget.Button
+	navPublish  *widget.Button
 	navSettings *widget.Button
 	openBtn     *widget.Button
 	started     bool
@@ -102,10 +107,11 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 	u.video = newVideoScreen(u)
 	u.library = newLibraryScreen(u)
 	u.settings = newSettingsScreen(u)
+	u.publish = newPublishScreen(u)
 
 	u.win.SetContent(u.layout())
 	u.bindKeys()
-	u.win.SetOnDropped(u.dropped)
+	u.win.SetOnDropped(u.droppedFiles)
 	u.showScreen(screenDiscover)
 	return u
 }
@@ -118,6 +124,9 @@ func (u *UI) Show() {
 	if !u.started {
 		u.started = true
 		u.discover.start()
+		if u.lib != nil {
+			u.unsubPublish = u.subscribePublish()
+		}
 	}
 	u.win.Show()
 }
@@ -133,6 +142,9 @@ func (u *UI) ShowAndRun() {
 // returns), before closing the library.
 func (u *UI) Close() {
 	u.cancel()
+	if u.unsubPublish != nil {
+		u.unsubPublish()
+	}
 	u.stopAllSessions()
 	u.wg.Wait()
 }
@@ -157,9 +169,10 @@ func (u *UI) layout() fyne.CanvasObject {
 	setMutedText(tagline, "PeerTube, peer to peer")
 	u.navDiscover = widget.NewButtonWithIcon("Discover", theme.SearchIcon(), func() { u.showScreen(screenDiscover) })
 	u.navLibrary = widget.NewButtonWithIcon("Library", theme.StorageIcon(), func() { u.showScreen(screenLibrary) })
+	u.navPublish = widget.NewButtonWithIcon("Publish", theme.UploadIcon(), u.showPublish)
 	u.navSettings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showScreen(screenSettings) })
 	u.openBtn = widget.NewButtonWithIcon("Open link…", theme.FolderOpenIcon(), func() { u.showOpen() })
-	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navSettings, u.openBtn} {
+	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navPublish, u.navSettings, u.openBtn} {
 		b.Alignment = widget.ButtonAlignLeading
 	}
 	u.openBtn.Importance = widget.LowImportance
@@ -170,13 +183,13 @@ func (u *UI) layout() fyne.CanvasObject {
 	brand := newBrand(name)
 	side := container.NewVBox(
 		container.NewPadded(container.NewVBox(brand, tagline)),
-		u.navDiscover, u.navLibrary, u.navSettings,
+		u.navDiscover, u.navLibrary, u.navPublish, u.navSettings,
 		widget.NewSeparator(),
 		u.openBtn, container.New(layout.NewCustomPaddedLayout(0, 0, 10, 4), openHint),
 	)
 	sidebar := container.NewStack(newThemedRect(colorNameSidebar, 0),
 		container.NewPadded(withMinWidth(side, 170)))
-	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.settings.root)
+	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.publish.root, u.settings.root)
 	main := container.New(layout.NewCustomPaddedLayout(10, 6, 14, 14), screens)
 	return border(nil, nil, sidebar, nil, main)
 }
@@ -226,9 +239,12 @@ func (u *UI) showScreen(s string) {
 	setVisible(u.video.root, s == screenVideo)
 	setVisible(u.library.root, s == screenLibrary)
 	setVisible(u.settings.root, s == screenSettings)
+	setVisible(u.publish.root, s == screenPublish)
 	switch {
 	case s == screenSettings:
 		u.settings.reload()
+	case s == screenPublish && prev != screenPublish:
+		u.publish.shown()
 	case s == screenLibrary && prev != screenLibrary:
 		u.library.show()
 	}
@@ -239,7 +255,7 @@ func (u *UI) showScreen(s string) {
 	for _, b := range []struct {
 		btn    *widget.Button
 		screen string
-	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navSettings, screenSettings}} {
+	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navPublish, screenPublish}, {u.navSettings, screenSettings}} {
 		imp := widget.LowImportance
 		if b.screen == nav {
 			imp = widget.HighImportance
@@ -308,11 +324,12 @@ var (
 	shortcutFind     = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutBack     = &desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}
 	shortcutOpen     = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutPublish  = &desktop.CustomShortcut{KeyName: fyne.KeyP, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlay     = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlayKeys = &desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
-var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPlay, shortcutPlayKeys}
+var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPublish, shortcutPlay, shortcutPlayKeys}
 
 // isWindowShortcut says whether s is one of the window's own shortcuts.
 func (u *UI) isWindowShortcut(s *desktop.CustomShortcut) bool {
@@ -329,9 +346,14 @@ func (u *UI) bindKeys() {
 	c.AddShortcut(shortcutFind, func(fyne.Shortcut) { u.focusSearch() })
 	c.AddShortcut(shortcutBack, func(fyne.Shortcut) { u.closeVideo() })
 	c.AddShortcut(shortcutOpen, func(fyne.Shortcut) { u.showOpen() })
+	c.AddShortcut(shortcutPublish, func(fyne.Shortcut) { u.showPublish() })
 	play := func(fyne.Shortcut) {
-		if u.screen == screenVideo && u.openDlg == nil {
+		switch {
+		case u.openDlg != nil:
+		case u.screen == screenVideo:
 			u.video.doPlay()
+		case u.screen == screenPublish && u.dialogEscape == nil:
+			u.publish.submit() // Ctrl+Enter publishes, also from the description
 		}
 	}
 	c.AddShortcut(shortcutPlay, play)
@@ -340,6 +362,8 @@ func (u *UI) bindKeys() {
 		switch {
 		case ev.Name == fyne.KeyEscape && u.openDlg != nil:
 			u.openDlg.close()
+		case ev.Name == fyne.KeyEscape && u.dialogEscape != nil:
+			u.dialogEscape()
 		case ev.Name == fyne.KeyEscape || ev.Name == fyne.KeyBackspace:
 			u.closeVideo()
 		case ev.Name == fyne.KeySpace && u.screen == screenVideo && u.openDlg == nil:
