@@ -103,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runGet(ctx, env, rest, stdout, stderr)
 	case "publish":
 		err = runPublish(ctx, env, rest, stdout, stderr)
+	case "serve":
+		err = runServe(ctx, env, rest, stdout, stderr)
 	case "help":
 		fs.Usage()
 	default:

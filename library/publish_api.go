@@ -220,6 +220,11 @@ func (l *Library) UpdateMyVideo(ctx context.Context, uuid string, meta Metadata)
 			m.Support, m.Channel, ms(v.UpdatedAt), v.UUID); err != nil {
 			return err
 		}
+		if v.State == PublishDone {
+			if err := l.hostIntentTx(ctx, tx, v.UUID, intentUpdate); err != nil { // host_follow.go
+				return err
+			}
+		}
 		var inCatalog bool
 		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM videos WHERE uuid = ?)", v.UUID).Scan(&inCatalog); err != nil {
 			return err
@@ -236,6 +241,7 @@ func (l *Library) UpdateMyVideo(ctx context.Context, uuid string, meta Metadata)
 	if err != nil {
 		return LocalVideo{}, fmt.Errorf("library: updating %s: %w", v.UUID, err)
 	}
+	l.afterHostIntent()
 	return l.MyVideo(ctx, v.UUID)
 }
 
@@ -298,11 +304,15 @@ func (l *Library) DeleteMyVideo(ctx context.Context, uuid string) error {
 				return err
 			}
 		}
+		if lr.v.State == PublishDone {
+			return l.hostIntentTx(ctx, tx, uuid, intentDelete) // host_follow.go
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("library: deleting %s: %w", uuid, err)
 	}
+	l.afterHostIntent()
 	l.log.Info("my video deleted", "uuid", uuid, "title", lr.v.Meta.Title)
 	return nil
 }

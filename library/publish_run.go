@@ -531,6 +531,7 @@ func (l *Library) recordPublished(ctx context.Context, j *job, outs []*output, p
 	cv := catalogVideo(j.v, publicURL)
 	l.watch.op.Lock()
 	defer l.watch.op.Unlock()
+	defer l.afterHostIntent() // deliveries to the followers, once committed (host_follow.go)
 	return l.inTx(ctx, func(tx *sql.Tx) error {
 		if err := l.writeCatalog(ctx, tx, cv); err != nil {
 			return err
@@ -563,7 +564,7 @@ func (l *Library) recordPublished(ctx context.Context, j *job, outs []*output, p
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return errors.Join(errors.New("the job was cancelled or deleted meanwhile"), err)
 		}
-		return nil
+		return l.hostIntentTx(ctx, tx, j.v.UUID, intentPublish)
 	})
 }
 

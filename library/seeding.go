@@ -49,6 +49,8 @@ type watchState struct {
 	bases   map[string]counters
 
 	wg sync.WaitGroup // manager, playback followers, background re-adds
+
+	host hostState // the mini-instance when hosting (host_run.go)
 }
 
 type counters struct{ uploaded, fromWebSeed, fromPeers int64 }
@@ -132,12 +134,14 @@ func (l *Library) Start(ctx context.Context) error {
 	}
 	w.wg.Go(func() { l.manage(runCtx) })
 	w.wg.Go(func() { l.runPublish(runCtx) })
+	l.startHostIfEnabled(ctx) // hosting resumes when it was on (host_run.go)
 	return nil
 }
 
 // closeWatch stops the playbacks (their positions are saved), the manager
 // (the totals are saved) and the engine, in that order.
 func (l *Library) closeWatch() error {
+	l.stopHost() // the mini-instance first: it serves the published files
 	w := &l.watch
 	w.life.Lock()
 	defer w.life.Unlock()
