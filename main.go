@@ -1,6 +1,5 @@
 // Command fourmi is a desktop peer for the PeerTube federation: it browses
-// federated catalogs, and (as it grows) watches while seeding, publishes and
-// hosts. This file is the composition root: flags and subcommands, paths,
+// federated catalogs, watches while seeding, publishes and hosts. This file is the composition root: flags and subcommands, paths,
 // logging, then open → run → close in reverse.
 package main
 
@@ -37,6 +36,8 @@ Usage:
                                            download through BitTorrent, verify, seed
   fourmi [--data DIR] publish --title T [flags] FILE
                                            publish a video file: encode, thumbnails, torrent, seed
+  fourmi [--data DIR] serve [--listen ADDR] [--public-url URL] [--domain D]
+                                           host your instance headless (no window)
   fourmi version                           print the version
 
 Global flags:
@@ -45,7 +46,7 @@ Global flags:
   --loopback-only   BitTorrent on 127.0.0.1 only, no DHT/PEX/port mapping
                     (tests, benchmarks)
 
-Run "fourmi browse --help" (or publish --help) for a command's flags.
+Run "fourmi browse --help" (or publish/serve --help) for a command's flags.
 `
 
 func main() {
