@@ -111,6 +111,13 @@ func (e *Engine) addParsedLocked(p *parsedTorrent, extraWebSeeds []string) error
 		t, _ := e.cl.AddTorrentOpt(torrent.AddTorrentOpts{InfoHash: p.infoHash.mi()})
 		h = e.newHandle(p.infoHash, t)
 		e.torrents[p.infoHash] = h
+		// Instead of anacrolix's default (stop downloading for good, which
+		// its web seed planner does not survive): pause and retry.
+		t.SetOnWriteChunkError(func(err error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.storageFailedLocked(h, err)
+		})
 	}
 	if h.infoBytes == nil {
 		if err := h.t.SetInfoBytes(p.mi.InfoBytes); err != nil {
@@ -127,11 +134,12 @@ func (e *Engine) addParsedLocked(p *parsedTorrent, extraWebSeeds []string) error
 	return nil
 }
 
-// onInfoLocked starts downloading everything and refreshes the cache.
+// onInfoLocked starts downloading everything (after StreamGrace if it has
+// web seeds) and refreshes the cache.
 func (e *Engine) onInfoLocked(h *handle, info *metainfo.Info) {
-	h.t.DownloadAll()
+	e.updateHoldLocked(h, time.Now()) // downloads everything unless held
 	e.wg.Go(func() { e.pokeAfterInitialCheck(h) })
-	if err := e.writeCacheLocked(h); err != nil {
+	if err := e.writeCacheSoonLocked(h); err != nil {
 		e.log.Error("caching metainfo", "infohash", h.ih, "err", err)
 	}
 	e.log.Info("torrent added", "infohash", h.ih, "name", info.BestName(), "bytes", info.TotalLength(),

@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,27 @@ func (e *Engine) cachePath(ih InfoHash) string {
 // writeCacheLocked saves the torrent's metainfo — info, trackers and the web
 // seeds still in use — so a restart re-adds it and seeds at once.
 func (e *Engine) writeCacheLocked(h *handle) error {
+	return e.saveCacheLocked(h, true)
+}
+
+// writeCacheSoonLocked is writeCacheLocked for adding a torrent, where the
+// file's fsync (milliseconds to tens of them on a busy disk) would delay
+// the first bytes of a stream: the file is in place at once and synced in
+// the background.
+func (e *Engine) writeCacheSoonLocked(h *handle) error {
+	if err := e.saveCacheLocked(h, false); err != nil {
+		return err
+	}
+	path := e.cachePath(h.ih)
+	e.wg.Go(func() {
+		if err := syncFile(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			e.log.Warn("syncing cached metainfo", "path", path, "err", err)
+		}
+	})
+	return nil
+}
+
+func (e *Engine) saveCacheLocked(h *handle, sync bool) error {
 	if h.infoBytes == nil {
 		return nil
 	}
@@ -31,10 +53,12 @@ func (e *Engine) writeCacheLocked(h *handle) error {
 	if err := mi.Write(&buf); err != nil {
 		return err
 	}
-	return writeFileAtomic(e.cachePath(h.ih), buf.Bytes())
+	return writeFileAtomic(e.cachePath(h.ih), buf.Bytes(), sync)
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic replaces path with data (readers see the old or the new
+// content, never part); with sync, the data is on disk before the rename.
+func writeFileAtomic(path string, data []byte, sync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -44,14 +68,25 @@ func writeFileAtomic(path string, data []byte) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // resumeLocked re-adds every cached torrent. A cache file that does not

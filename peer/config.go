@@ -41,9 +41,10 @@ type Config struct {
 	// pieces when the video's duration is unknown. Default 4 MiB.
 	DefaultReadahead int64
 
-	// StreamGrace is how long a torrent just added waits for a player
-	// before its web seeds download the whole file, so that a player
-	// starting at once gets the instance's bandwidth (see direct.go).
+	// StreamGrace is how long a torrent just added, or whose last stream
+	// request just ended, waits for a player before its web seeds download
+	// the whole file, so that a player starting (or seeking, which
+	// reconnects) gets the instance's bandwidth (see direct.go).
 	// Default 2 s; negative: no wait.
 	StreamGrace time.Duration
 

@@ -26,7 +26,8 @@ import (
 // took 4× longer. So while a player reads a torrent:
 //
 //   - anacrolix's own web seed requests for it wait (webSeedGuard holds
-//     them), and so does its background download of the rest of the file;
+//     them; those already being answered are stopped), and so does its
+//     background download of the rest of the file;
 //   - the stream fetches from the web seed itself, as a plain HTTP player
 //     would: one sequential Range request from the player's position,
 //     readahead bytes ahead at most, restarted on seeks. Each piece's SHA-1
@@ -39,7 +40,8 @@ import (
 //
 // When the last stream of the torrent ends, anacrolix resumes: web seed and
 // peers complete the file for seeding. A torrent just added waits
-// Config.StreamGrace for a player before that download starts.
+// Config.StreamGrace for a player before that download starts, and so does
+// one whose last stream just ended (a player seeking reconnects at once).
 const directSpan = 1 << 20
 
 // directState is a torrent's direct-fetch bookkeeping.
@@ -159,6 +161,11 @@ func (f *streamFetcher) run(ctx context.Context) {
 		if errors.As(err, &bad) {
 			f.e.reportBadWebSeed(u, bad.Error())
 		}
+		var werr *writeError
+		if errors.As(err, &werr) {
+			f.e.reportWriteError(f.h, werr.err)
+			return // the download is paused; a new stream request starts again
+		}
 		f.e.log.Info("direct fetch from web seed failed", "infohash", f.h.ih, "url", u, "piece", first, "err", err)
 		if !f.wait(ctx, time.Duration(min(failures, 10))*200*time.Millisecond) {
 			return
@@ -268,10 +275,10 @@ func (e *Engine) readPieceInto(h *handle, body io.Reader, i int) error {
 	}
 	// p.Storage() is the torrent's file storage; the data is verified.
 	if _, err := p.Storage().WriteAt(b, 0); err != nil {
-		return fmt.Errorf("writing piece %d: %w", i, err)
+		return &writeError{fmt.Errorf("writing piece %d: %w", i, err)}
 	}
 	if err := p.Storage().MarkComplete(); err != nil {
-		return fmt.Errorf("marking piece %d: %w", i, err)
+		return &writeError{fmt.Errorf("marking piece %d: %w", i, err)}
 	}
 	p.UpdateCompletion()
 	h.direct.bytes.Add(int64(len(b)))
@@ -284,6 +291,23 @@ type badPieceError struct{ piece int }
 
 func (e *badPieceError) Error() string {
 	return fmt.Sprintf("piece %d from the web seed fails its hash", e.piece)
+}
+
+// writeError is a failure to store verified data (a full disk).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// reportWriteError queues a direct fetch's storage failure for the next
+// tick (fetchers must not take e.mu, like reportBadWebSeed).
+func (e *Engine) reportWriteError(h *handle, err error) {
+	e.badMu.Lock()
+	defer e.badMu.Unlock()
+	if e.writeErrs == nil {
+		e.writeErrs = map[*handle]error{}
+	}
+	e.writeErrs[h] = err
 }
 
 // reportBadWebSeed queues a proven-bad web seed for the next tick to drop
@@ -322,10 +346,7 @@ func (lr *limitedReader) Read(p []byte) (int, error) {
 // of the file is not downloaded.
 func (e *Engine) streamStartedLocked(h *handle) {
 	h.streams++
-	if h.streams == 1 {
-		h.t.CancelPieces(0, h.t.NumPieces())
-		e.updateHoldLocked(h, time.Now())
-	}
+	e.updateHoldLocked(h, time.Now())
 }
 
 func (e *Engine) streamEnded(h *handle) {
@@ -333,25 +354,79 @@ func (e *Engine) streamEnded(h *handle) {
 	defer e.mu.Unlock()
 	h.streams--
 	if h.streams == 0 && e.state == stateStarted && e.torrents[h.ih] == h {
-		h.t.DownloadAll()
-		e.updateHoldLocked(h, time.Now())
+		// A player seeking closes its connection and opens another: keep
+		// anacrolix's web seed requests waiting for StreamGrace, or requests
+		// of megabytes released in between would compete with the next one
+		// (the hold then stops them, but the server has already sent part;
+		// and anacrolix suspends a web seed whose request fails for a
+		// minute).
+		now := time.Now()
+		h.holdUntil = now.Add(e.cfg.StreamGrace)
+		e.updateHoldLocked(h, now)
 	}
 }
 
 // updateHoldLocked holds anacrolix's web seed requests for h while it is
-// streamed or just added (Config.StreamGrace), and releases them after.
+// streamed, just added or just streamed (Config.StreamGrace), or paused by a
+// write error, and releases them after. It also sets what anacrolix
+// downloads (see wantLocked).
 func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
-	want := h.streams > 0 || now.Before(h.holdUntil)
-	if want == h.held {
-		return
+	want := h.streams > 0 || now.Before(h.holdUntil) || h.storageErr != nil
+	changed := want != h.held
+	if changed {
+		h.held = want
+		for _, ws := range h.webSeeds {
+			e.guard.hold(ws.url, want)
+		}
 	}
-	h.held = want
-	for _, ws := range h.webSeeds {
-		e.guard.hold(ws.url, want)
+	switch {
+	case h.streams > 0 || h.storageErr != nil:
+		e.wantLocked(h, wantReaders)
+	case h.held && len(h.webSeeds) > 0:
+		e.wantLocked(h, wantHead)
+	default:
+		e.wantLocked(h, wantAll)
 	}
-	if !want {
+	if changed && !want {
 		pokeWebSeeds(e.cl, "fourmi: web seeds released")
 	}
+}
+
+// wantState is what anacrolix is asked to download besides what stream
+// readers ask for.
+type wantState int
+
+const (
+	// wantReaders: nothing more (streamed: the player's window only; or
+	// paused by a write error).
+	wantReaders wantState = iota
+	// wantHead: the first graceHead bytes, during a StreamGrace with web
+	// seeds held. Peers connect and fetch what a player will read first;
+	// switching every piece on then off again when the player comes (a
+	// millisecond or more per thousand pieces each way) would delay it.
+	wantHead
+	// wantAll: the whole file, for seeding.
+	wantAll
+)
+
+const graceHead = 4 << 20
+
+func (e *Engine) wantLocked(h *handle, w wantState) {
+	if h.infoBytes == nil || h.err != nil || h.want == w {
+		return
+	}
+	n := h.t.NumPieces()
+	head := min(n, int((graceHead+h.t.Info().PieceLength-1)/h.t.Info().PieceLength))
+	switch w {
+	case wantAll:
+		h.t.DownloadAll()
+	case wantHead:
+		h.t.CancelPieces(head, n) // cheap for pieces not wanted
+		h.t.DownloadPieces(0, head)
+	case wantReaders:
+		h.t.CancelPieces(0, n)
+	}
+	h.want = w
 }
 
 // releaseHoldLocked lets a removed torrent's waiting requests end.

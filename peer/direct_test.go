@@ -1,7 +1,9 @@
 package peer
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -238,5 +240,53 @@ func TestStreamSurvivesCorruptWebSeed(t *testing.T) {
 	r := <-done
 	if r.status != 200 || string(r.body) != string(video) {
 		t.Fatalf("stream after the good web seed came: %d, %d bytes, equal %v", r.status, len(r.body), string(r.body) == string(video))
+	}
+}
+
+// A player starting while anacrolix downloads the rest of the file from the
+// web seed (megabyte requests, sequential) stops those requests: the
+// instance's bandwidth goes to the player's position at once.
+func TestStreamStopsBackgroundWebSeedRequests(t *testing.T) {
+	path, data := randomFile(t, t.TempDir(), "v.mp4", 16<<20)
+	srv := newThrottledServer(t, data, 1<<20) // 1 MiB/s: a 2 MiB request lasts seconds
+	tb, ih := makeTorrent(t, path, 64<<10, srv.fileURL())
+	e := newEngine(t, t.TempDir()) // no StreamGrace: the background download starts at once
+	if _, err := e.AddTorrent(tb); err != nil {
+		t.Fatal(err)
+	}
+	inflight := func() int { _, n, _, _ := srv.snapshot(); return n }
+	waitFor(t, "anacrolix's web seed requests", func() bool { return inflight() >= 2 })
+	u, err := e.StreamURL(ih, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := 12 << 20 // far from what the background download has
+	_, _, before, _ := srv.snapshot()
+	got := make(chan []byte, 1)
+	go func() {
+		_, body := httpGet(t, u, "", fmt.Sprintf("bytes=%d-%d", off, off+9))
+		got <- body
+	}()
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, data[off:off+10]) {
+			t.Fatalf("stream at %d: %x, want %x", off, b, data[off:off+10])
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("no byte at the player's position")
+	}
+	waitFor(t, "only the stream's own request in flight", func() bool { return inflight() <= 1 })
+	// What the server sent of the background requests once the player
+	// came: what each had in hand (a 32 KiB write), not the rest of its
+	// 2 MiB slice.
+	_, _, ranges, _ := srv.snapshot()
+	var background int64
+	for _, r := range ranges[len(before):] {
+		if r[0] < int64(off) {
+			background += r[1] - r[0]
+		}
+	}
+	if background > 1<<20 {
+		t.Errorf("the web seed sent %d bytes of the background download after the player started", background)
 	}
 }

@@ -22,6 +22,12 @@
 // a plain HTTP player, verifying every piece (direct.go), and web seeds
 // serving bad data are proven bad and dropped (stats.go). Tests fail if any of these stops working.
 //
+// A write that fails (a full disk) pauses that torrent's download, says why
+// in Stats.StorageErr and tries again every StorageRetryInterval; verified
+// pieces are kept. Verified pieces are recorded in batches after their data
+// is synced (completion.go); an idle engine (no byte moving) costs next to
+// nothing per tick whatever the number of torrents.
+//
 // Data directory layout:
 //
 //	<DataDir>/torrents/<infohash>.torrent   metainfo cache (info + trackers + web seeds)

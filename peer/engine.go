@@ -49,9 +49,12 @@ type Engine struct {
 	stream     *streamServer
 	badMu      sync.Mutex
 	bad        map[string]string // web seed URL → proof it serves bad data; see reportBadWebSeed
+	writeErrs  map[*handle]error // direct fetches that could not write; see reportWriteError
 	ctx        context.Context   // lives from Start to Close
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
+	lastMoved  int64 // bytes moved, at the last tick (see tick)
+	quiet      int   // ticks since a byte moved, up to quietTicks
 }
 
 type engineState int
@@ -75,7 +78,12 @@ type handle struct {
 	direct    directState
 	streams   int       // stream requests being served
 	holdUntil time.Time // anacrolix's web seed requests wait until then (StreamGrace)...
-	held      bool      // ...or while streamed; see updateHoldLocked
+	held      bool      // ...or while streamed or paused; see updateHoldLocked
+	want      wantState // what anacrolix was asked to download (wantLocked)
+	// storageErr is why writing the torrent's data failed (a full disk);
+	// the download is paused until storageRetry. See storageFailedLocked.
+	storageErr   error
+	storageRetry time.Time
 }
 
 func (e *Engine) newHandle(ih InfoHash, t *torrent.Torrent) *handle {
@@ -203,7 +211,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 
 func (e *Engine) clientConfig(store storage.ClientImpl, host string, port int) *torrent.ClientConfig {
 	c := torrent.NewDefaultClientConfig()
-	c.Slogger = e.log
+	c.Slogger = slog.New(quietCanceled{e.log.Handler()})
 	c.DefaultStorage = store
 	c.ListenHost = func(string) string { return host }
 	c.ListenPort = port
@@ -325,10 +333,6 @@ func (e *Engine) Remove(ih InfoHash, deleteData bool) error {
 	if err != nil {
 		return err
 	}
-	n := 0
-	if h.infoBytes != nil {
-		n = h.t.NumPieces()
-	}
 	e.dropLocked(h)
 	e.completion.forget(ih)
 	if err := os.Remove(e.cachePath(ih)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -337,10 +341,8 @@ func (e *Engine) Remove(ih InfoHash, deleteData bool) error {
 	if !deleteData {
 		return nil
 	}
-	for i := range n {
-		if err := e.completion.Set(metainfo.PieceKey{InfoHash: ih.mi(), Index: i}, false); err != nil {
-			return fmt.Errorf("peer: clearing piece completion of %v: %w", ih, err)
-		}
+	if err := e.completion.clear(ih); err != nil {
+		return fmt.Errorf("peer: clearing piece completion of %v: %w", ih, err)
 	}
 	if err := os.RemoveAll(filepath.Join(e.dataDir(), ih.String())); err != nil {
 		return fmt.Errorf("peer: deleting data of %v: %w", ih, err)

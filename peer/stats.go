@@ -14,6 +14,10 @@ type Stats struct {
 	Name     string
 	HasInfo  bool   // metadata known (always, except for magnets still fetching it)
 	Err      string // why the torrent was refused after its metadata arrived; "" normally
+	// StorageErr is why the downloaded data could not be written (e.g. a
+	// full disk); "" normally. The download is paused meanwhile and tried
+	// again every StorageRetryInterval; verified pieces are kept.
+	StorageErr string
 
 	Length         int64 // total bytes (0 without info)
 	BytesCompleted int64 // verified bytes plus written chunks of unverified pieces
@@ -73,6 +77,9 @@ func (e *Engine) statsLocked(h *handle) Stats {
 		s.Err = h.err.Error()
 		return s // dropped: anacrolix's state is gone
 	}
+	if h.storageErr != nil {
+		s.StorageErr = "cannot write the downloaded data: " + h.storageErr.Error()
+	}
 	ts := t.Stats()
 	s.BytesFromWebSeeds = ts.WebSeeds.BytesReadUsefulData.Int64() + h.direct.bytes.Load()
 	s.BytesFromPeers = ts.PeerConns.BytesReadUsefulData.Int64()
@@ -126,34 +133,65 @@ func (e *Engine) tickLoop(ctx context.Context) {
 	}
 }
 
+// quietTicks is how many ticks without a byte moving (anacrolix's peers and
+// web seeds, the stream's direct fetches) make the engine idle: the tick then
+// skips the per-torrent statistics (rates are zero, no piece can have
+// failed since), so 200 torrents seeding idle cost next to nothing.
+const quietTicks = 2
+
 func (e *Engine) tick(now time.Time) {
 	// Runs only between Start and Close, so e.completion is set and open.
 	if err := e.completion.flush(); err != nil {
 		e.log.Error("recording verified pieces", "err", err)
 	}
 	e.badMu.Lock()
-	bad := e.bad
-	e.bad = nil
+	bad, writeErrs := e.bad, e.writeErrs
+	e.bad, e.writeErrs = nil, nil
 	e.badMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.state != stateStarted {
 		return
 	}
-	for _, h := range e.torrents {
-		for _, ws := range h.webSeeds {
-			if reason, ok := bad[ws.url]; ok && ws.dropped == "" {
-				e.dropWebSeedLocked(h, ws, reason)
+	for h, err := range writeErrs {
+		e.storageFailedLocked(h, err)
+	}
+	if len(bad) > 0 {
+		for _, h := range e.torrents {
+			for _, ws := range h.webSeeds {
+				if reason, ok := bad[ws.url]; ok && ws.dropped == "" {
+					e.dropWebSeedLocked(h, ws, reason)
+				}
 			}
 		}
 	}
+	cs := e.cl.ConnStats()
+	moved := cs.BytesRead.Int64() + cs.BytesWritten.Int64()
 	for _, h := range e.torrents {
+		moved += h.direct.bytes.Load()
+	}
+	if moved != e.lastMoved {
+		e.lastMoved, e.quiet = moved, 0
+	} else if e.quiet < quietTicks {
+		e.quiet++
+	}
+	idle := e.quiet >= quietTicks
+	for _, h := range e.torrents {
+		if h.storageErr != nil && !now.Before(h.storageRetry) {
+			e.storageRetryLocked(h)
+		}
+		e.updateHoldLocked(h, now)
 		if h.err != nil {
+			continue
+		}
+		if idle {
+			// Nothing moved for a while: the counters are where the last
+			// sample left them.
+			h.rates.down, h.rates.up, h.rates.lastAt = 0, 0, now
 			continue
 		}
 		ts := h.t.Stats()
 		h.rates.sample(now, ts.BytesReadUsefulData.Int64(), ts.BytesWrittenData.Int64())
-		e.updateHoldLocked(h, now)
 		if h.infoBytes != nil {
 			e.policeWebSeedsLocked(h, now)
 		}
@@ -221,4 +259,29 @@ func (e *Engine) dropWebSeedLocked(h *handle, ws *webSeed, reason string) {
 	if err := e.writeCacheLocked(h); err != nil {
 		e.log.Error("caching metainfo", "infohash", h.ih, "err", err)
 	}
+}
+
+// StorageRetryInterval is how long a download stays paused after its data
+// could not be written (a full disk) before it is tried again.
+const StorageRetryInterval = 30 * time.Second
+
+// storageFailedLocked pauses h's download after a write failed: nothing is
+// requested from peers or web seeds (anacrolix would otherwise request and
+// fail again at full speed), pieces already verified stay, seeding goes on.
+// The next tick after StorageRetryInterval tries again.
+func (e *Engine) storageFailedLocked(h *handle, err error) {
+	if e.state != stateStarted || e.torrents[h.ih] != h || h.storageErr != nil {
+		return
+	}
+	now := time.Now()
+	h.storageErr, h.storageRetry = err, now.Add(StorageRetryInterval)
+	e.log.Error("cannot write torrent data; download paused", "infohash", h.ih, "err", err,
+		"retry_in", StorageRetryInterval)
+	e.updateHoldLocked(h, now) // nothing wanted, web seeds held
+}
+
+// storageRetryLocked ends the pause; the caller's updateHoldLocked resumes.
+func (e *Engine) storageRetryLocked(h *handle) {
+	e.log.Info("retrying a download paused by a write error", "infohash", h.ih, "err", h.storageErr)
+	h.storageErr = nil
 }

@@ -141,10 +141,14 @@ type webSeedGuard struct {
 	base      http.RoundTripper
 	userAgent string
 
-	mu      sync.RWMutex
-	dropped map[string]string // normalised URL → reason
-	holds   map[string]*webSeedHold
+	mu       sync.RWMutex
+	dropped  map[string]string // normalised URL → reason
+	holds    map[string]*webSeedHold
+	inflight map[string]map[*inflightRequest]struct{} // anacrolix's requests being answered, by URL
 }
+
+// inflightRequest is one of anacrolix's web seed requests past the hold.
+type inflightRequest struct{ cancel context.CancelFunc }
 
 // webSeedHold makes anacrolix's requests to a URL wait (see direct.go).
 type webSeedHold struct {
@@ -155,7 +159,8 @@ type webSeedHold struct {
 func newWebSeedGuard(userAgent string) *webSeedGuard {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = 10
-	return &webSeedGuard{base: t, userAgent: userAgent, dropped: map[string]string{}, holds: map[string]*webSeedHold{}}
+	return &webSeedGuard{base: t, userAgent: userAgent, dropped: map[string]string{},
+		holds: map[string]*webSeedHold{}, inflight: map[string]map[*inflightRequest]struct{}{}}
 }
 
 func normURL(s string) string {
@@ -185,7 +190,11 @@ func (g *webSeedGuard) isDropped(u string) (string, bool) {
 	return r, ok
 }
 
-// hold (or release) anacrolix's requests to u; holds count.
+// hold (or release) anacrolix's requests to u; holds count. Taking the
+// first hold also stops anacrolix's requests to u already being answered:
+// a player starting or seeking must not share the instance's bandwidth with
+// megabytes of background download. (anacrolix then suspends that web seed
+// for a minute, which the stream does not need.)
 func (g *webSeedGuard) hold(u string, on bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -195,6 +204,9 @@ func (g *webSeedGuard) hold(u string, on bool) {
 		if h == nil {
 			h = &webSeedHold{released: make(chan struct{})}
 			g.holds[u] = h
+			for req := range g.inflight[u] {
+				req.cancel()
+			}
 		}
 		h.n++
 		return
@@ -208,33 +220,73 @@ func (g *webSeedGuard) hold(u string, on bool) {
 	}
 }
 
-// waitReleased blocks a request to a held URL until it is released.
-func (g *webSeedGuard) waitReleased(r *http.Request) error {
-	if isDirect(r.Context()) {
-		return nil
-	}
+// admit blocks one of anacrolix's requests while its URL is held, then
+// records it as in flight (in the same critical section as the check, so
+// a hold taken later finds it). done unregisters it.
+func (g *webSeedGuard) admit(r *http.Request) (_ *http.Request, done func(), err error) {
+	u := normURL(r.URL.String())
 	for {
-		g.mu.RLock()
-		h := g.holds[r.URL.String()]
-		g.mu.RUnlock()
+		g.mu.Lock()
+		h := g.holds[u]
 		if h == nil {
-			return nil
+			ctx, cancel := context.WithCancel(r.Context())
+			req := &inflightRequest{cancel: cancel}
+			if g.inflight[u] == nil {
+				g.inflight[u] = map[*inflightRequest]struct{}{}
+			}
+			g.inflight[u][req] = struct{}{}
+			g.mu.Unlock()
+			done = func() {
+				g.mu.Lock()
+				delete(g.inflight[u], req)
+				if len(g.inflight[u]) == 0 {
+					delete(g.inflight, u)
+				}
+				g.mu.Unlock()
+				cancel()
+			}
+			return r.WithContext(ctx), done, nil
 		}
+		g.mu.Unlock()
 		select {
 		case <-h.released:
 		case <-r.Context().Done():
-			return r.Context().Err()
+			return nil, nil, r.Context().Err()
 		}
 	}
 }
 
+// doneBody unregisters an admitted request when anacrolix closes its body.
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.done)
+	return err
+}
+
 func (g *webSeedGuard) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := g.waitReleased(r); err != nil {
-		if r.Body != nil {
-			r.Body.Close()
+	done := func() {}
+	if !isDirect(r.Context()) {
+		var err error
+		if r, done, err = g.admit(r); err != nil {
+			return nil, err // GET requests have no body to close
 		}
+	}
+	resp, err := g.roundTrip(r)
+	if err != nil {
+		done()
 		return nil, err
 	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
+	return resp, nil
+}
+
+func (g *webSeedGuard) roundTrip(r *http.Request) (*http.Response, error) {
 	reqURL := r.URL.String()
 	g.mu.RLock()
 	for u, reason := range g.dropped {
