@@ -559,7 +559,7 @@ func infoText(t library.Transfer) string {
 		parts = append(parts, "↑ "+formatRate(st.UploadRate), peersLabel(st.Peers))
 	}
 	parts = append(parts, "ratio "+formatRatio(st.Ratio()))
-	if t.State == library.StateError && st.Error != "" {
+	if st.Error != "" { // a failed transfer, or a paused write (full disk)
 		parts = append(parts, st.Error)
 	}
 	return joinNonEmpty(" · ", parts...)

@@ -163,6 +163,9 @@ func (l *Library) transfer(r transferRow) Transfer {
 	t.Stats.Uploaded = base.uploaded + st.BytesUploaded
 	t.Stats.Pieces = st.Pieces
 	t.Stats.Error = st.Err
+	if st.StorageErr != "" { // e.g. a full disk: paused, retried, verified pieces kept
+		t.Stats.Error = st.StorageErr
+	}
 	return t
 }
 
