@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/color"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -207,6 +209,106 @@ func TestScreenshots(t *testing.T) {
 	lib.scrollTo(mine.head)
 	h.ui.setTheme(themeDark)
 	shoot("library-my-videos-dark.png")
+
+	instanceScreenshots(t, h, shoot)
+}
+
+// TestScreenshotsInstance renders only the Instance screen's PNGs (go test
+// -run TestScreenshotsInstance with FOURMI_SCREENSHOTS set).
+func TestScreenshotsInstance(t *testing.T) {
+	dir := os.Getenv("FOURMI_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set FOURMI_SCREENSHOTS=<dir> to write the screenshots")
+	}
+	fatalIf(t, os.MkdirAll(dir, 0o755))
+	srv := peertubetest.NewSynthetic(4)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, srv, fyne.NewSize(1280, 800))
+	h.waitLoaded("the catalog")
+	c := h.ui.win.Canvas()
+	instanceScreenshots(t, h, func(name string) {
+		t.Helper()
+		c.Unfocus()
+		h.settle(50e6)
+		writePNG(t, filepath.Join(dir, name), c.Capture())
+	})
+}
+
+// instanceScreenshots shows the Instance screen hosting on loopback with
+// an avatar, a follower, a request to answer and a followed channel.
+func instanceScreenshots(t *testing.T, h *harness, shoot func(string)) {
+	t.Helper()
+	ctx := context.Background()
+	h.shortcut(shortcutInstance)
+	s := h.ui.instance
+	h.waitFor("the settings", func() bool { return s.loaded && s.haveStatus })
+	ca := loopbackHostConfig(t, "camille", "ant_farm")
+	ca.AccountDisplayName = "Camille Martin"
+	ca.ChannelDisplayName = "The Ant Farm"
+	ca.ChannelDescription = "Ants, up close: colonies, bridges and leafcutters, filmed at home near Lyon."
+	ca.ManualApproval = true
+	ca.AvatarPath = writeAvatar(t)
+	h.fill(ca)
+	h.hostOn()
+	h.waitFor("the reachability check", func() bool { return !s.status.Reachability.Checked.IsZero() })
+
+	hostA := strings.TrimPrefix(ca.PublicURL, "http://")
+	var others []library.HostConfig
+	for _, who := range []struct{ account, channel string }{{"bob", "bob_nature"}, {"lea", "lea_macro"}} {
+		o := openLibrary(t, h.srv)
+		c := loopbackHostConfig(t, who.account, who.channel)
+		fatalIf(t, o.SetHostConfig(ctx, c))
+		fatalIf(t, o.StartHosting(ctx))
+		_, err := o.FollowRemote(ctx, "ant_farm@"+hostA)
+		fatalIf(t, err)
+		others = append(others, c)
+	}
+	fl := s.followers
+	bob := others[0].PublicURL + "/accounts/bob"
+	lea := others[1].PublicURL + "/accounts/lea"
+	h.waitFor("the requests", func() bool { return fl.approve[bob] != nil && fl.approve[lea] != nil })
+	fl.answer(bob, true)
+	h.waitFor("bob accepted", func() bool { return fl.approve[bob] == nil && s.status.Followers == 1 })
+	fl.target.SetText("bob_nature@" + strings.TrimPrefix(others[0].PublicURL, "http://"))
+	fl.follow()
+	h.waitFor("the follow", func() bool { return !fl.sending && len(fl.entries) == 1 })
+	h.waitFor("the queue to drain", func() bool { return s.status.Queue.Pending == 0 })
+	fl.target.SetText("")
+	s.setNotice("")
+
+	s.scroll.ScrollToTop()
+	h.ui.setTheme(themeLight)
+	shoot("instance-light.png")
+	h.ui.setTheme(themeDark)
+	shoot("instance-dark.png")
+	s.relayout()
+	s.scroll.ScrollToBottom()
+	shoot("instance-followers-dark.png")
+	h.ui.setTheme(themeLight)
+	shoot("instance-followers-light.png")
+}
+
+// writeAvatar writes a small JPEG avatar (an ant-red disc) to a temporary
+// file.
+func writeAvatar(t *testing.T) string {
+	t.Helper()
+	const n = 128
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	for y := range n {
+		for x := range n {
+			dx, dy := x-n/2, y-n/2
+			c := color.RGBA{R: 0xF3, G: 0xF0, B: 0xEC, A: 0xFF}
+			if dx*dx+dy*dy < (n/3)*(n/3) {
+				c = color.RGBA{R: 0xC8, G: 0x45 + uint8(y/4), B: 0x10, A: 0xFF}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	fatalIf(t, jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}))
+	path := filepath.Join(t.TempDir(), "avatar.jpg")
+	fatalIf(t, os.WriteFile(path, buf.Bytes(), 0o644))
+	return path
 }
 
 func writePNG(t *testing.T, path string, img image.Image) {

@@ -52,6 +52,7 @@ type UI struct {
 	library  *libraryScreen
 	settings *settingsScreen
 	publish  *publishScreen
+	instance *instanceScreen
 	addDlg   *addDialog  // the last "Add instance" dialog opened
 	openDlg  *openDialog // the "Open link" dialog while it shows
 	// dialogEscape closes the dialog that shows (Delete, Edit), when set
@@ -65,6 +66,7 @@ type UI struct {
 	navDiscover *widget.Button
 	navLibrary  *widget.Button
 	navPublish  *widget.Button
+	navInstance *widget.Button
 	navSettings *widget.Button
 	openBtn     *widget.Button
 	started     bool
@@ -108,6 +110,7 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 	u.library = newLibraryScreen(u)
 	u.settings = newSettingsScreen(u)
 	u.publish = newPublishScreen(u)
+	u.instance = newInstanceScreen(u)
 
 	u.win.SetContent(u.layout())
 	u.bindKeys()
@@ -126,6 +129,7 @@ func (u *UI) Show() {
 		u.discover.start()
 		if u.lib != nil {
 			u.unsubPublish = u.subscribePublish()
+			u.instance.start()
 		}
 	}
 	u.win.Show()
@@ -145,6 +149,7 @@ func (u *UI) Close() {
 	if u.unsubPublish != nil {
 		u.unsubPublish()
 	}
+	u.instance.stop()
 	u.stopAllSessions()
 	u.wg.Wait()
 }
@@ -170,9 +175,10 @@ func (u *UI) layout() fyne.CanvasObject {
 	u.navDiscover = widget.NewButtonWithIcon("Discover", theme.SearchIcon(), func() { u.showScreen(screenDiscover) })
 	u.navLibrary = widget.NewButtonWithIcon("Library", theme.StorageIcon(), func() { u.showScreen(screenLibrary) })
 	u.navPublish = widget.NewButtonWithIcon("Publish", theme.UploadIcon(), u.showPublish)
+	u.navInstance = widget.NewButtonWithIcon("Instance", theme.ComputerIcon(), u.showInstance)
 	u.navSettings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showScreen(screenSettings) })
 	u.openBtn = widget.NewButtonWithIcon("Open link…", theme.FolderOpenIcon(), func() { u.showOpen() })
-	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navPublish, u.navSettings, u.openBtn} {
+	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navPublish, u.navInstance, u.navSettings, u.openBtn} {
 		b.Alignment = widget.ButtonAlignLeading
 	}
 	u.openBtn.Importance = widget.LowImportance
@@ -183,13 +189,13 @@ func (u *UI) layout() fyne.CanvasObject {
 	brand := newBrand(name)
 	side := container.NewVBox(
 		container.NewPadded(container.NewVBox(brand, tagline)),
-		u.navDiscover, u.navLibrary, u.navPublish, u.navSettings,
+		u.navDiscover, u.navLibrary, u.navPublish, u.navInstance, u.navSettings,
 		widget.NewSeparator(),
 		u.openBtn, container.New(layout.NewCustomPaddedLayout(0, 0, 10, 4), openHint),
 	)
 	sidebar := container.NewStack(newThemedRect(colorNameSidebar, 0),
 		container.NewPadded(withMinWidth(side, 170)))
-	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.publish.root, u.settings.root)
+	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.publish.root, u.instance.root, u.settings.root)
 	main := container.New(layout.NewCustomPaddedLayout(10, 6, 14, 14), screens)
 	return border(nil, nil, sidebar, nil, main)
 }
@@ -240,6 +246,7 @@ func (u *UI) showScreen(s string) {
 	setVisible(u.library.root, s == screenLibrary)
 	setVisible(u.settings.root, s == screenSettings)
 	setVisible(u.publish.root, s == screenPublish)
+	setVisible(u.instance.root, s == screenInstance)
 	switch {
 	case s == screenSettings:
 		u.settings.reload()
@@ -247,6 +254,8 @@ func (u *UI) showScreen(s string) {
 		u.publish.shown()
 	case s == screenLibrary && prev != screenLibrary:
 		u.library.show()
+	case s == screenInstance && prev != screenInstance:
+		u.instance.shown()
 	}
 	nav := s
 	if s == screenVideo {
@@ -255,7 +264,7 @@ func (u *UI) showScreen(s string) {
 	for _, b := range []struct {
 		btn    *widget.Button
 		screen string
-	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navPublish, screenPublish}, {u.navSettings, screenSettings}} {
+	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navPublish, screenPublish}, {u.navInstance, screenInstance}, {u.navSettings, screenSettings}} {
 		imp := widget.LowImportance
 		if b.screen == nav {
 			imp = widget.HighImportance
@@ -325,11 +334,12 @@ var (
 	shortcutBack     = &desktop.CustomShortcut{KeyName: fyne.KeyLeft, Modifier: fyne.KeyModifierAlt}
 	shortcutOpen     = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPublish  = &desktop.CustomShortcut{KeyName: fyne.KeyP, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutInstance = &desktop.CustomShortcut{KeyName: fyne.KeyI, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlay     = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlayKeys = &desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
-var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPublish, shortcutPlay, shortcutPlayKeys}
+var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPublish, shortcutInstance, shortcutPlay, shortcutPlayKeys}
 
 // isWindowShortcut says whether s is one of the window's own shortcuts.
 func (u *UI) isWindowShortcut(s *desktop.CustomShortcut) bool {
@@ -347,6 +357,7 @@ func (u *UI) bindKeys() {
 	c.AddShortcut(shortcutBack, func(fyne.Shortcut) { u.closeVideo() })
 	c.AddShortcut(shortcutOpen, func(fyne.Shortcut) { u.showOpen() })
 	c.AddShortcut(shortcutPublish, func(fyne.Shortcut) { u.showPublish() })
+	c.AddShortcut(shortcutInstance, func(fyne.Shortcut) { u.showInstance() })
 	play := func(fyne.Shortcut) {
 		switch {
 		case u.openDlg != nil:
