@@ -12,7 +12,7 @@ DEB_PKGS := gcc g++ pkg-config libgl1-mesa-dev xorg-dev xvfb xauth ffmpeg mpv ar
 space := $(subst ,, )
 comma := ,
 
-.PHONY: all deps build run test vet bench screenshots package clean
+.PHONY: all deps build run test vet bench bench-swarm screenshots package clean
 
 all: build
 
@@ -53,6 +53,12 @@ bench: build
 	@LANG=en_US.UTF-8 FOURMI_BENCH=1 FOURMI_BIN=$(CURDIR)/bin/fourmi $(GO) test $(GOTAGS) -p 1 -count=1 -v -run '^TestBenchReport$$' \
 		-timeout 30m ./... > bin/bench.log 2>&1; status=$$?; grep '^BENCH' bin/bench.log; \
 	if [ $$status -ne 0 ]; then grep -v '^BENCH' bin/bench.log; exit $$status; fi
+
+## bench-swarm: origin egress and viewers' start with N = 2, 8, 16 fourmi viewers (see BENCHMARKS.md)
+bench-swarm: build
+	@LANG=en_US.UTF-8 FOURMI_SWARM_BENCH=1 FOURMI_BIN=$(CURDIR)/bin/fourmi $(GO) test $(GOTAGS) -count=1 -v -run '^TestSwarmBench$$' \
+		-timeout 20m ./internal/swarmbench/ > bin/bench-swarm.log 2>&1; status=$$?; grep '^BENCH' bin/bench-swarm.log; \
+	if [ $$status -ne 0 ]; then grep -v '^BENCH' bin/bench-swarm.log | tail -50; exit $$status; fi
 
 ## screenshots: render every screen to docs/screenshots/*.png (headless, local demo catalog)
 screenshots:
