@@ -38,6 +38,10 @@ Usage:
                                            publish a video file: encode, thumbnails, torrent, seed
   fourmi [--data DIR] serve [--listen ADDR] [--public-url URL] [--domain D]
                                            host your instance headless (no window)
+  fourmi [--data DIR] follow HANDLE|URL    follow a channel (--import/--export FILE: OPML, JSON)
+  fourmi [--data DIR] unfollow HANDLE|URL  stop following a channel
+  fourmi [--data DIR] feed [--json] [--count N]
+                                           poll what you follow, print the newest videos
   fourmi version                           print the version
 
 Global flags:
@@ -46,7 +50,7 @@ Global flags:
   --loopback-only   BitTorrent on 127.0.0.1 only, no DHT/PEX/port mapping
                     (tests, benchmarks)
 
-Run "fourmi browse --help" (or publish/serve --help) for a command's flags.
+Run "fourmi browse --help" (or publish/serve/follow/feed --help) for a command's flags.
 `
 
 func main() {
@@ -106,6 +110,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runPublish(ctx, env, rest, stdout, stderr)
 	case "serve":
 		err = runServe(ctx, env, rest, stdout, stderr)
+	case "follow":
+		err = runFollow(ctx, env, rest, stdout, stderr)
+	case "unfollow":
+		err = runUnfollow(ctx, env, rest, stdout, stderr)
+	case "feed":
+		err = runFeed(ctx, env, rest, stdout, stderr)
 	case "help":
 		fs.Usage()
 	default:

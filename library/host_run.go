@@ -215,6 +215,7 @@ func (l *Library) startHost(ctx context.Context, c HostConfig) (err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", srv.Handler())
 	mux.Handle("/tracker/", trk.Handler())
+	mux.HandleFunc("GET /static/redundancy/", l.serveMirror) // mirrors of subscriptions (subs_mirror.go)
 
 	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
@@ -458,6 +459,8 @@ func (l *Library) onHostActivity(act *federation.Activity) {
 	switch act.Type {
 	case federation.TypeAccept, federation.TypeReject:
 		l.onFollowAnswer(act)
+	case federation.TypeCreate, federation.TypeUndo:
+		l.onMirrorActivity(act) // CacheFiles for our videos (subs_mirror.go)
 	}
 	l.hostChanged()
 }

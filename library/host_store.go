@@ -389,7 +389,8 @@ func (s hostStore) DeleteFollower(ctx context.Context, local, actor string) erro
 // written into the catalog, in the same transaction.
 func (s hostStore) PutRemoteVideo(ctx context.Context, v server.RemoteVideo) error {
 	cv, catalog := remoteCatalogVideo(v)
-	return s.l.inTx(ctx, func(tx *sql.Tx) error {
+	var fed feedArrival
+	err := s.l.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO host_remote_videos (iri, uuid, name, actor, json, received)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iri) DO UPDATE SET uuid = excluded.uuid, name = excluded.name,
 			actor = excluded.actor, json = excluded.json, received = excluded.received`,
@@ -399,8 +400,17 @@ func (s hostStore) PutRemoteVideo(ctx context.Context, v server.RemoteVideo) err
 		if !catalog {
 			return nil
 		}
-		return s.l.writeCatalog(ctx, tx, cv)
+		if err := s.l.writeCatalog(ctx, tx, cv); err != nil {
+			return err
+		}
+		var err error
+		fed, err = s.l.feedFromInboxTx(ctx, tx, cv, v.Actor) // subscriptions (subs_host.go)
+		return err
 	})
+	if err == nil {
+		s.l.afterFeedArrival(ctx, fed)
+	}
+	return err
 }
 
 // remoteCatalogVideo is the catalog row of a received Video; ok is false
@@ -510,15 +520,24 @@ func (s hostStore) RemoteVideos(ctx context.Context) ([]server.RemoteVideo, erro
 // DeleteRemoteVideo implements server.Store; the catalog row goes too
 // unless the user watched it (the history keeps it).
 func (s hostStore) DeleteRemoteVideo(ctx context.Context, iri string) error {
-	return s.l.inTx(ctx, func(tx *sql.Tx) error {
+	var removed []string
+	err := s.l.inTx(ctx, func(tx *sql.Tx) error {
 		if err := affected(tx.ExecContext(ctx, "DELETE FROM host_remote_videos WHERE iri = ?", iri))("remote video " + iri); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM videos WHERE url = ? AND uuid NOT IN (SELECT uuid FROM local_videos)
+		var err error
+		if removed, err = s.l.feedRemoveTx(ctx, tx, iri); err != nil { // subscriptions (subs_host.go)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM videos WHERE url = ? AND uuid NOT IN (SELECT uuid FROM local_videos)
 			AND NOT EXISTS (SELECT 1 FROM history h WHERE h.video_uuid = videos.uuid)
 			AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.video_uuid = videos.uuid)`, iri)
 		return err
 	})
+	if err == nil {
+		s.l.afterFeedRemoval(removed)
+	}
+	return err
 }
 
 // Enqueue implements server.Store.

@@ -53,6 +53,12 @@ type Options struct {
 	// PositionSaveInterval is how often a playing position is saved for
 	// resume; default 5 s.
 	PositionSaveInterval time.Duration
+	// SubscriptionPollInterval is how often each subscription is polled;
+	// default 30 min (DefaultSubscriptionPollInterval).
+	SubscriptionPollInterval time.Duration
+	// SubscriptionRequestGap is the least time between two polling
+	// requests overall (a polite global rate); default 2 s.
+	SubscriptionRequestGap time.Duration
 }
 
 // ErrLocked means another Fourmi process (or another Open in this one) uses

@@ -51,6 +51,7 @@ type watchState struct {
 	wg sync.WaitGroup // manager, playback followers, background re-adds
 
 	host hostState // the mini-instance when hosting (host_run.go)
+	subs subsState // subscriptions' poller and feed subscribers (subs.go)
 }
 
 type counters struct{ uploaded, fromWebSeed, fromPeers int64 }
@@ -134,6 +135,8 @@ func (l *Library) Start(ctx context.Context) error {
 	}
 	w.wg.Go(func() { l.manage(runCtx) })
 	w.wg.Go(func() { l.runPublish(runCtx) })
+	// The subscriptions' poller (subs_poll.go).
+	w.wg.Go(func() { l.runSubscriptions(runCtx) })
 	l.startHostIfEnabled(ctx) // hosting resumes when it was on (host_run.go)
 	return nil
 }
