@@ -130,6 +130,11 @@ func (l *Library) Start(ctx context.Context) error {
 	w.started, w.cancel = true, cancel
 	w.mu.Unlock()
 	l.log.Info("BitTorrent started", "addr", w.engine.ListenAddr())
+	// Hosting resumes (when it was on) before the kept torrents: their
+	// first announce goes to this instance's own tracker, which must be
+	// listening, or the origin misses its own swarm until the next
+	// announce, a minute or more later (host_run.go).
+	l.startHostIfEnabled(ctx)
 	if err := l.reconcile(ctx, runCtx); err != nil {
 		l.log.Error("resuming transfers", "err", err)
 	}
@@ -137,7 +142,6 @@ func (l *Library) Start(ctx context.Context) error {
 	w.wg.Go(func() { l.runPublish(runCtx) })
 	// The subscriptions' poller (subs_poll.go).
 	w.wg.Go(func() { l.runSubscriptions(runCtx) })
-	l.startHostIfEnabled(ctx) // hosting resumes when it was on (host_run.go)
 	return nil
 }
 
