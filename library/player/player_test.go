@@ -88,6 +88,11 @@ func TestMPVStartPauseSeek(t *testing.T) {
 	defer sess.Close()
 	// Paused at the start position.
 	waitFor(t, func() bool { return sess.Position() >= 1400*time.Millisecond })
+	// mpv reports time-pos and pause as separate events, in no fixed order.
+	deadline := time.Now().Add(5 * time.Second)
+	for !sess.Paused() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if !sess.Paused() {
 		t.Error("--pause: not paused")
 	}
