@@ -210,6 +210,7 @@ func TestScreenshots(t *testing.T) {
 	h.ui.setTheme(themeDark)
 	shoot("library-my-videos-dark.png")
 
+	subsScreenshots(t, h, shoot)
 	instanceScreenshots(t, h, shoot)
 }
 

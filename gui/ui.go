@@ -44,6 +44,8 @@ type UI struct {
 	do      func(func()) // fyne.Do (tests run their own UI loop)
 	now     func() time.Time
 	openURL func(*url.URL) error
+	notify  func(*fyne.Notification) // app.SendNotification
+	quit    func()                   // app.Quit
 
 	theme    *fourmiTheme
 	thumbs   *thumbs
@@ -53,6 +55,8 @@ type UI struct {
 	settings *settingsScreen
 	publish  *publishScreen
 	instance *instanceScreen
+	subs     *subsScreen
+	tray     *tray
 	addDlg   *addDialog  // the last "Add instance" dialog opened
 	openDlg  *openDialog // the "Open link" dialog while it shows
 	// dialogEscape closes the dialog that shows (Delete, Edit), when set
@@ -68,6 +72,7 @@ type UI struct {
 	navPublish  *widget.Button
 	navInstance *widget.Button
 	navSettings *widget.Button
+	navSubs     *widget.Button
 	openBtn     *widget.Button
 	started     bool
 }
@@ -84,6 +89,7 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 		app: app, lib: lib, log: logger,
 		ctx: ctx, cancel: cancel,
 		do: fyne.Do, now: time.Now, openURL: app.OpenURL,
+		notify: app.SendNotification, quit: app.Quit,
 		sessions: map[string]*session{},
 	}
 	u.win = app.NewWindow("Fourmi")
@@ -111,11 +117,13 @@ func New(app fyne.App, lib *library.Library, logger *slog.Logger) *UI {
 	u.settings = newSettingsScreen(u)
 	u.publish = newPublishScreen(u)
 	u.instance = newInstanceScreen(u)
+	u.subs = newSubsScreen(u)
 
 	u.win.SetContent(u.layout())
 	u.bindKeys()
 	u.win.SetOnDropped(u.droppedFiles)
 	u.showScreen(screenDiscover)
+	u.setupTray()
 	return u
 }
 
@@ -130,6 +138,7 @@ func (u *UI) Show() {
 		if u.lib != nil {
 			u.unsubPublish = u.subscribePublish()
 			u.instance.start()
+			u.subs.start()
 		}
 	}
 	u.win.Show()
@@ -150,6 +159,7 @@ func (u *UI) Close() {
 		u.unsubPublish()
 	}
 	u.instance.stop()
+	u.subs.stop()
 	u.stopAllSessions()
 	u.wg.Wait()
 }
@@ -174,11 +184,12 @@ func (u *UI) layout() fyne.CanvasObject {
 	setMutedText(tagline, "PeerTube, peer to peer")
 	u.navDiscover = widget.NewButtonWithIcon("Discover", theme.SearchIcon(), func() { u.showScreen(screenDiscover) })
 	u.navLibrary = widget.NewButtonWithIcon("Library", theme.StorageIcon(), func() { u.showScreen(screenLibrary) })
+	u.navSubs = widget.NewButtonWithIcon("Subscriptions", theme.ListIcon(), func() { u.showScreen(screenSubs) })
 	u.navPublish = widget.NewButtonWithIcon("Publish", theme.UploadIcon(), u.showPublish)
 	u.navInstance = widget.NewButtonWithIcon("Instance", theme.ComputerIcon(), u.showInstance)
 	u.navSettings = widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.showScreen(screenSettings) })
 	u.openBtn = widget.NewButtonWithIcon("Open link…", theme.FolderOpenIcon(), func() { u.showOpen() })
-	for _, b := range []*widget.Button{u.navDiscover, u.navLibrary, u.navPublish, u.navInstance, u.navSettings, u.openBtn} {
+	for _, b := range []*widget.Button{u.navDiscover, u.navSubs, u.navLibrary, u.navPublish, u.navInstance, u.navSettings, u.openBtn} {
 		b.Alignment = widget.ButtonAlignLeading
 	}
 	u.openBtn.Importance = widget.LowImportance
@@ -189,13 +200,17 @@ func (u *UI) layout() fyne.CanvasObject {
 	brand := newBrand(name)
 	side := container.NewVBox(
 		container.NewPadded(container.NewVBox(brand, tagline)),
-		u.navDiscover, u.navLibrary, u.navPublish, u.navInstance, u.navSettings,
+		u.navDiscover,
+		// the unseen count, over the entry's right end
+		container.NewStack(u.navSubs, container.NewHBox(layout.NewSpacer(),
+			container.New(layout.NewCustomPaddedLayout(0, 0, 0, 8), container.NewCenter(u.subs.badge.root)))),
+		u.navLibrary, u.navPublish, u.navInstance, u.navSettings,
 		widget.NewSeparator(),
 		u.openBtn, container.New(layout.NewCustomPaddedLayout(0, 0, 10, 4), openHint),
 	)
 	sidebar := container.NewStack(newThemedRect(colorNameSidebar, 0),
 		container.NewPadded(withMinWidth(side, 170)))
-	screens := container.NewStack(u.discover.root, u.video.root, u.library.root, u.publish.root, u.instance.root, u.settings.root)
+	screens := container.NewStack(u.discover.root, u.video.root, u.subs.root, u.library.root, u.publish.root, u.instance.root, u.settings.root)
 	main := container.New(layout.NewCustomPaddedLayout(10, 6, 14, 14), screens)
 	return border(nil, nil, sidebar, nil, main)
 }
@@ -240,10 +255,14 @@ func (u *UI) showScreen(s string) {
 	if prev == screenLibrary && s != screenLibrary {
 		u.library.hide()
 	}
+	if prev == screenSubs && s != screenSubs {
+		u.subs.hide()
+	}
 	u.screen = s
 	setVisible(u.discover.root, s == screenDiscover)
 	setVisible(u.video.root, s == screenVideo)
 	setVisible(u.library.root, s == screenLibrary)
+	setVisible(u.subs.root, s == screenSubs)
 	setVisible(u.settings.root, s == screenSettings)
 	setVisible(u.publish.root, s == screenPublish)
 	setVisible(u.instance.root, s == screenInstance)
@@ -256,6 +275,8 @@ func (u *UI) showScreen(s string) {
 		u.library.show()
 	case s == screenInstance && prev != screenInstance:
 		u.instance.shown()
+	case s == screenSubs && prev != screenSubs:
+		u.subs.shown()
 	}
 	nav := s
 	if s == screenVideo {
@@ -264,7 +285,7 @@ func (u *UI) showScreen(s string) {
 	for _, b := range []struct {
 		btn    *widget.Button
 		screen string
-	}{{u.navDiscover, screenDiscover}, {u.navLibrary, screenLibrary}, {u.navPublish, screenPublish}, {u.navInstance, screenInstance}, {u.navSettings, screenSettings}} {
+	}{{u.navDiscover, screenDiscover}, {u.navSubs, screenSubs}, {u.navLibrary, screenLibrary}, {u.navPublish, screenPublish}, {u.navInstance, screenInstance}, {u.navSettings, screenSettings}} {
 		imp := widget.LowImportance
 		if b.screen == nav {
 			imp = widget.HighImportance
@@ -335,11 +356,13 @@ var (
 	shortcutOpen     = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPublish  = &desktop.CustomShortcut{KeyName: fyne.KeyP, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutInstance = &desktop.CustomShortcut{KeyName: fyne.KeyI, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutSubs     = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	shortcutQuit     = &desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlay     = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 	shortcutPlayKeys = &desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
-var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPublish, shortcutInstance, shortcutPlay, shortcutPlayKeys}
+var windowShortcuts = []*desktop.CustomShortcut{shortcutFind, shortcutBack, shortcutOpen, shortcutPublish, shortcutInstance, shortcutSubs, shortcutQuit, shortcutPlay, shortcutPlayKeys}
 
 // isWindowShortcut says whether s is one of the window's own shortcuts.
 func (u *UI) isWindowShortcut(s *desktop.CustomShortcut) bool {
@@ -358,6 +381,8 @@ func (u *UI) bindKeys() {
 	c.AddShortcut(shortcutOpen, func(fyne.Shortcut) { u.showOpen() })
 	c.AddShortcut(shortcutPublish, func(fyne.Shortcut) { u.showPublish() })
 	c.AddShortcut(shortcutInstance, func(fyne.Shortcut) { u.showInstance() })
+	c.AddShortcut(shortcutSubs, func(fyne.Shortcut) { u.showSubs() })
+	c.AddShortcut(shortcutQuit, func(fyne.Shortcut) { u.quit() })
 	play := func(fyne.Shortcut) {
 		switch {
 		case u.openDlg != nil:

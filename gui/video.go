@@ -98,6 +98,8 @@ func newVideoScreen(u *UI) *videoScreen {
 	s.openBrowser.Importance = widget.LowImportance
 	s.moreChannel = newKeyButton("More from this channel", theme.ListIcon(), s.doMoreFromChannel, u.closeVideo)
 	s.moreChannel.Importance = widget.LowImportance
+	subscribe := newKeyButton("Subscribe to this channel", theme.ContentAddIcon(), s.doSubscribe, u.closeVideo)
+	subscribe.Importance = widget.LowImportance
 	s.play = newKeyButton("Play", theme.MediaPlayIcon(), s.doPlay, u.closeVideo)
 	s.play.Importance = widget.HighImportance
 	s.resPick = widget.NewSelect(nil, s.resolutionPicked)
@@ -125,7 +127,7 @@ func newVideoScreen(u *UI) *videoScreen {
 	s.files = container.NewVBox()
 
 	watch := container.NewHBox(s.play, withMinWidth(s.resPick, 170), s.download, s.copyStream)
-	actions := container.NewHBox(s.openBrowser, s.copyLink, s.moreChannel, container.NewCenter(s.notice))
+	actions := container.NewHBox(s.openBrowser, s.copyLink, s.moreChannel, subscribe, container.NewCenter(s.notice))
 	left := container.NewVBox(
 		container.NewHBox(previewBox),
 		s.title, s.channel, s.stats,

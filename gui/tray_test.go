@@ -1,0 +1,102 @@
+package gui
+
+import (
+	"context"
+	"testing"
+
+	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
+	"github.com/fourmi-app/fourmi/internal/testkit"
+	"github.com/fourmi-app/fourmi/library"
+)
+
+func transferState(t *testing.T, lib *library.Library, ih string) library.TransferState {
+	t.Helper()
+	tr, err := lib.TransferByHash(context.Background(), ih)
+	if err != nil {
+		t.Fatalf("transfer %s: %v", ih, err)
+	}
+	return tr.State
+}
+
+// The tray menu does what it says, against real seeding torrents: Pause
+// seeding pauses every seeding torrent and turns into Resume seeding,
+// which resumes those (one the user had paused stays paused); Quit and
+// Ctrl+Q (also from a text entry) quit; hiding the window to the tray
+// tells the user once. The test driver has no tray, so closing there
+// closes (no intercept).
+func TestTrayMenu(t *testing.T) {
+	file := testkit.Video(t, testkit.SmallVideo)
+	srv := peertubetest.NewSynthetic(0)
+	t.Cleanup(srv.Close)
+	a := testkit.Publish(t, srv, "Seeded ants", file, 4)
+	b := testkit.Publish(t, srv, "Paused ants", file, 4)
+	h := newWatchHarness(t, srv, desktopSize)
+	u := h.ui
+	notes := &notifications{}
+	u.notify = notes.add
+	quits := 0
+	u.quit = func() { quits++ }
+	ctx := context.Background()
+
+	tr := u.tray
+	var labels []string
+	for _, it := range tr.menu.Items {
+		labels = append(labels, it.Label)
+	}
+	if len(labels) != 4 || labels[0] != "Show Fourmi" || labels[1] != "Pause seeding" || !tr.menu.Items[2].IsSeparator ||
+		labels[3] != "Quit" || !tr.quit.IsQuit {
+		t.Fatalf("tray menu: %q", labels)
+	}
+	if tr.active {
+		t.Error("the test driver has no system tray, yet the window hides on close")
+	}
+
+	h.waitLoaded("the catalog")
+	for _, p := range []testkit.Published{a, b} {
+		if _, err := h.lib.Download(ctx, p.UUID, 0); err != nil {
+			t.Fatalf("download %s: %v", p.Name, err)
+		}
+	}
+	h.waitFor("both seeding", func() bool {
+		return transferState(t, h.lib, a.InfoHash) == library.StateSeeding && transferState(t, h.lib, b.InfoHash) == library.StateSeeding
+	})
+	fatalIf(t, h.lib.PauseTransfer(ctx, b.InfoHash)) // the user's own pause
+
+	tr.pause.Action()
+	if !tr.pause.Disabled {
+		t.Error("Pause seeding can be pressed again while it works")
+	}
+	h.waitFor("Resume seeding", func() bool { return tr.pause.Label == "Resume seeding" && !tr.pause.Disabled })
+	if st := transferState(t, h.lib, a.InfoHash); st != library.StatePaused {
+		t.Fatalf("after Pause seeding: %s", st)
+	}
+	if len(tr.paused) != 1 || tr.paused[0] != a.InfoHash {
+		t.Fatalf("paused by the tray: %q", tr.paused)
+	}
+
+	tr.pause.Action()
+	h.waitFor("Pause seeding", func() bool { return tr.pause.Label == "Pause seeding" && !tr.pause.Disabled })
+	h.waitFor("seeding again", func() bool { return transferState(t, h.lib, a.InfoHash) == library.StateSeeding })
+	if st := transferState(t, h.lib, b.InfoHash); st != library.StatePaused {
+		t.Errorf("the user's paused torrent was resumed: %s", st)
+	}
+	if n := notes.list(); len(n) != 0 {
+		t.Errorf("notifications without an error: %+v", n)
+	}
+
+	// hiding to the tray says so once
+	tr.hideWindow()
+	tr.hideWindow()
+	if n := notes.list(); len(n) != 1 || n[0].Title != "Fourmi keeps seeding" {
+		t.Errorf("hide notifications: %+v", n)
+	}
+	tr.showWindow()
+
+	tr.quit.Action()
+	h.shortcut(shortcutQuit)
+	u.win.Canvas().Focus(u.discover.search)
+	h.shortcut(shortcutQuit)
+	if quits != 3 {
+		t.Errorf("Quit, Ctrl+Q, Ctrl+Q in the search entry: %d quits", quits)
+	}
+}
