@@ -141,6 +141,7 @@ func (s *settingsScreen) reload() {
 		inUse, _ := s.u.lib.SearchIndexURL(ctx)
 		maxRes, _, merr := s.u.lib.Setting(ctx, library.SettingMaxResolution)
 		player, _, perr := s.u.lib.Setting(ctx, library.SettingPlayer)
+		closeAction, _, _ := s.u.lib.Setting(ctx, settingCloseAction)
 		lim, lerr := s.u.lib.SeedLimits(ctx)
 		s.u.do(func() {
 			if gen != s.gen {
@@ -152,6 +153,7 @@ func (s *settingsScreen) reload() {
 				s.banner.Show("Could not read the seeding limits: "+errorText(lerr), "Retry", s.reload)
 			}
 			s.watch.load(lim, lerr, maxRes, player)
+			s.watch.loadCloseAction(closeAction)
 			if inUse != "" && index == "" {
 				s.indexEntry.SetPlaceHolder(inUse + "  (default)")
 			}

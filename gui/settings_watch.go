@@ -120,6 +120,7 @@ type watchSettings struct {
 	head     fyne.CanvasObject
 	maxRes   *widget.Select
 	player   *widget.Select
+	onClose  *widget.Select // what closing the window does (settingCloseAction)
 	up, down *numField
 	ratio    *numField
 	days     *numField
@@ -142,6 +143,11 @@ func newWatchSettings(s *settingsScreen) *watchSettings {
 		plabels[i] = p.label
 	}
 	w.player = widget.NewSelect(plabels, func(string) { w.savePlayer() })
+	clabels := make([]string, len(closeActions))
+	for i, c := range closeActions {
+		clabels[i] = c.label
+	}
+	w.onClose = widget.NewSelect(clabels, func(string) { w.saveCloseAction() })
 
 	w.up = w.newField("an upload limit", true, 100*gib)
 	w.down = w.newField("a download limit", true, 100*gib)
@@ -194,6 +200,7 @@ func (w *watchSettings) content() []fyne.CanvasObject {
 	form := container.New(layout.NewFormLayout(),
 		fieldName("Best quality up to"), container.NewHBox(withMinWidth(w.maxRes, 160)),
 		fieldName("Player"), container.NewHBox(withMinWidth(w.player, 240)),
+		fieldName("Closing the window"), container.NewHBox(withMinWidth(w.onClose, 240)),
 		fieldName("Upload limit"), w.up.row,
 		fieldName("Download limit"), w.down.row,
 		fieldName("Share ratio target"), container.NewHBox(w.ratio.row, container.NewCenter(unitHint("× the video's size"))),
@@ -351,6 +358,35 @@ func (w *watchSettings) savePlayer() {
 		return
 	}
 	w.saveSetting(library.SettingPlayer, players[i].value, "the player")
+}
+
+// closeActions are the choices for closing the window.
+var closeActions = []struct{ label, value string }{
+	{"Ask", ""},
+	{"Keeps seeding in the tray", closeToTray},
+	{"Quits Fourmi", closeQuits},
+}
+
+// loadCloseAction shows the saved choice.
+func (w *watchSettings) loadCloseAction(value string) {
+	w.loading = true
+	defer func() { w.loading = false }()
+	for _, c := range closeActions {
+		if c.value == value {
+			w.onClose.SetSelected(c.label)
+		}
+	}
+}
+
+func (w *watchSettings) saveCloseAction() {
+	if w.loading {
+		return
+	}
+	i := w.onClose.SelectedIndex()
+	if i < 0 {
+		return
+	}
+	w.saveSetting(settingCloseAction, closeActions[i].value, "what closing the window does")
 }
 
 func (w *watchSettings) saveSetting(key, value, what string) {

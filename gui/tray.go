@@ -6,7 +6,9 @@ import (
 	"fmt"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/fourmi-app/fourmi/library"
 )
@@ -53,7 +55,67 @@ func (u *UI) setupTray() {
 	}
 	desk.SetSystemTrayMenu(u.tray.menu)
 	u.tray.active = true
-	u.win.SetCloseIntercept(u.tray.hideWindow)
+	u.win.SetCloseIntercept(u.tray.onClose)
+}
+
+// settingCloseAction is what closing the window does: "" asks the first
+// time, closeToTray hides it (seeding goes on), closeQuits quits. Some
+// Linux desktops show no tray area although the driver claims one, so
+// hiding is never the silent default.
+const (
+	settingCloseAction = "ui.close_action"
+	closeToTray        = "tray"
+	closeQuits         = "quit"
+)
+
+// onClose is the window's close button when there is a tray.
+func (t *tray) onClose() {
+	u := t.u
+	if u.lib == nil {
+		u.quit()
+		return
+	}
+	u.goRun(func(ctx context.Context) {
+		action, _, err := u.lib.Setting(ctx, settingCloseAction)
+		u.do(func() {
+			switch {
+			case err == nil && action == closeToTray:
+				t.hideWindow()
+			case err == nil && action == closeQuits:
+				u.quit()
+			default:
+				t.askOnClose()
+			}
+		})
+	})
+}
+
+// askOnClose asks once whether closing should keep Fourmi seeding in the
+// tray; the answer is saved (Settings → Watching & seeding changes it).
+func (t *tray) askOnClose() {
+	u := t.u
+	msg := paragraph("Fourmi can stay in the system tray and keep sharing the videos you watched, so others can watch them too. You can change this later in Settings.")
+	d := dialog.NewCustomConfirm("Keep seeding after closing the window?", "Keep seeding in the tray", "Quit Fourmi",
+		withMinWidth(msg, 420), func(keep bool) {
+			action := closeQuits
+			if keep {
+				action = closeToTray
+			}
+			u.goRun(func(ctx context.Context) {
+				if err := u.lib.SetSetting(ctx, settingCloseAction, action); err != nil {
+					u.log.Warn("save setting", "key", settingCloseAction, "err", err)
+				}
+				u.do(func() {
+					if keep {
+						t.hideWindow()
+					} else {
+						u.quit()
+					}
+				})
+			})
+		}, u.win)
+	d.SetConfirmImportance(widget.HighImportance)
+	d.Show()
 }
 
 // showWindow is "Show Fourmi".

@@ -3,6 +3,9 @@ package gui
 import (
 	"context"
 	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
 
 	"github.com/fourmi-app/fourmi/federation/peertube/peertubetest"
 	"github.com/fourmi-app/fourmi/internal/testkit"
@@ -99,4 +102,57 @@ func TestTrayMenu(t *testing.T) {
 	if quits != 3 {
 		t.Errorf("Quit, Ctrl+Q, Ctrl+Q in the search entry: %d quits", quits)
 	}
+}
+
+// Closing the window with a tray asks once (never hides silently: some
+// desktops show no tray area), saves the answer, and then follows it; the
+// Settings screen shows and changes the saved choice.
+func TestCloseAsksThenRemembers(t *testing.T) {
+	srv := peertubetest.NewSynthetic(2)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, srv, desktopSize)
+	u := h.ui
+	u.notify = (&notifications{}).add
+	quits := 0
+	u.quit = func() { quits++ }
+	ctx := context.Background()
+	setting := func() string {
+		v, _, err := h.lib.Setting(ctx, settingCloseAction)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	// First close: a question, nothing decided yet.
+	u.tray.onClose()
+	h.waitFor("the close question", func() bool { return h.screenShows("Keep seeding after closing the window?") })
+	if quits != 0 || setting() != "" {
+		t.Fatalf("before answering: %d quits, setting %q", quits, setting())
+	}
+	test.Tap(h.overlayButton("Keep seeding in the tray"))
+	h.waitFor("the answer saved", func() bool { return setting() == closeToTray })
+	h.waitFor("the tray notice", func() bool { return u.tray.told })
+	if quits != 0 {
+		t.Errorf("keeping seeding quit the app")
+	}
+
+	// Second close: no question, hidden again, still running.
+	u.tray.onClose()
+	h.settle(300 * time.Millisecond)
+	if h.ui.win.Canvas().Overlays().Top() != nil {
+		t.Errorf("asked again after the answer was saved")
+	}
+	if quits != 0 {
+		t.Errorf("closing with %q quit the app", closeToTray)
+	}
+
+	// Settings shows the choice; choosing "Quits Fourmi" makes close quit.
+	u.showScreen(screenSettings)
+	sel := u.settings.watch.onClose
+	h.waitFor("the saved choice in Settings", func() bool { return sel.Selected == "Keeps seeding in the tray" })
+	sel.SetSelected("Quits Fourmi")
+	h.waitFor("the new choice saved", func() bool { return setting() == closeQuits })
+	u.tray.onClose()
+	h.waitFor("close to quit", func() bool { return quits == 1 })
 }
