@@ -144,6 +144,11 @@ func (l *Library) pollDue(ctx context.Context, all bool) error {
 	if err != nil {
 		return err
 	}
+	if len(subs) > 0 {
+		// States, errors and a first poll's backlog change without a
+		// FeedNew: tell the screens once the round is over.
+		defer l.feedChanged(FeedEvent{Kind: FeedSubscriptions})
+	}
 	var errs []error
 	for _, sub := range subs {
 		if ctx.Err() != nil {
