@@ -215,6 +215,7 @@ func TestBenchReport(t *testing.T) {
 	fmt.Printf("BENCH p2p-throughput-loopback-http-time %.0f ms\n", medianMs(r.plain))
 	r = measureBareAnacrolixThroughput(t, benchRounds)
 	fmt.Printf("BENCH p2p-throughput-loopback-bare-anacrolix %.2f x-vs-http\n", 1/r.ratio())
+	reportSwarm(t)
 }
 
 const benchRounds = 7

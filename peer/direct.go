@@ -44,6 +44,19 @@ import (
 // one whose last stream just ended (a player seeking reconnects at once).
 const directSpan = 1 << 20
 
+// playerReadaheadPeered is the stream reader's readahead while peers are
+// connected (see streamReader.Read).
+const playerReadaheadPeered = directSpan
+
+// directPeerWait is how long the stream leaves a piece that another viewer
+// has to the peers before fetching it from the web seed itself.
+const directPeerWait = 500 * time.Millisecond
+
+// directExpectPeers is how long after a torrent with trackers is added the
+// stream fetches as if peers were connected (a tracker answers in well
+// under a second).
+const directExpectPeers = 3 * time.Second
+
 // directState is a torrent's direct-fetch bookkeeping.
 type directState struct {
 	ctx    context.Context // canceled when the torrent is removed
@@ -70,6 +83,13 @@ type streamFetcher struct {
 	gen   int   // bumped by each seek
 	known bool  // pos was reported (the player has read or sought)
 	wake  chan struct{}
+	// peersExpected: until then the torrent may get peers from its
+	// trackers (see startStreamFetch).
+	peersExpected time.Time
+
+	// The first piece the player misses and since when (run's own).
+	missing      int
+	missingSince time.Time
 }
 
 // startStreamFetch starts the fetcher of a stream request, or returns nil
@@ -85,6 +105,12 @@ func (e *Engine) startStreamFetch(reqCtx context.Context, h *handle, readahead i
 		return nil // multi-file web seeds need BEP 19 path building: anacrolix's job
 	}
 	f := &streamFetcher{e: e, h: h, readahead: max(readahead, directSpan), wake: make(chan struct{}, 1)}
+	if e.cfg.Trackers && len(h.trackers) > 0 {
+		// Its tracker will introduce peers soon: until then, fetch as if
+		// they were there, or every viewer starting together would pull
+		// a whole readahead from the instance first.
+		f.peersExpected = h.addedAt.Add(directExpectPeers)
+	}
 	ctx, cancel := context.WithCancel(context.WithValue(reqCtx, directCtxKey{}, true))
 	stop := context.AfterFunc(h.direct.ctx, cancel)
 	h.direct.wg.Go(func() {
@@ -119,7 +145,7 @@ func (f *streamFetcher) state() (pos int64, gen int, known bool) {
 func (f *streamFetcher) lastWanted(pos int64) int {
 	info := f.h.t.Info()
 	span := f.readahead
-	if len(f.h.t.PeerConns()) > 0 {
+	if time.Now().Before(f.peersExpected) || len(f.h.t.PeerConns()) > 0 {
 		span = directSpan
 	}
 	return int(min(pos+span-1, info.Length-1) / info.PieceLength)
@@ -142,6 +168,14 @@ func (f *streamFetcher) run(ctx context.Context) {
 		}
 		if first > last { // the window is there: wait for the player
 			if !f.wait(ctx, time.Second) {
+				return
+			}
+			continue
+		}
+		if f.peerHas(first) && f.waitedFor(first) < directPeerWait {
+			// Another viewer has it: the peers bring it, unless the
+			// player is left waiting.
+			if !f.wait(ctx, directPeerWait/5) {
 				return
 			}
 			continue
@@ -173,6 +207,22 @@ func (f *streamFetcher) run(ctx context.Context) {
 	}
 }
 
+// peerHas reports whether a connected peer that is not a seeder (another
+// viewer, not the origin) has piece i (see planLocked).
+func (f *streamFetcher) peerHas(i int) bool {
+	held := f.h.peerHeld.Load()
+	return held != nil && i < len(*held) && (*held)[i]
+}
+
+// waitedFor is how long piece i has been the first one the player misses.
+func (f *streamFetcher) waitedFor(i int) time.Duration {
+	now := time.Now()
+	if f.missing != i || f.missingSince.IsZero() {
+		f.missing, f.missingSince = i, now
+	}
+	return now.Sub(f.missingSince)
+}
+
 // wait sleeps until the player moves, d passes or ctx ends (false).
 func (f *streamFetcher) wait(ctx context.Context, d time.Duration) bool {
 	timer := time.NewTimer(d)
@@ -186,17 +236,34 @@ func (f *streamFetcher) wait(ctx context.Context, d time.Duration) bool {
 	return true
 }
 
-// fetch reads pieces from first on with one open-ended Range request, until
-// the player's window is covered or the player seeks.
+// fetch reads pieces from first on with one Range request, until the
+// player's window (as it was when the request started) is covered or the
+// player seeks.
+//
+// The request asks for the window only. An open-ended one would have the
+// server push megabytes into the connection's buffers that are thrown away
+// when the window is covered and the request closed: the origin's
+// bandwidth spent for nothing, once per viewer. (The fetcher closes its
+// request whenever the window is covered either way, so this costs no
+// extra requests.)
 func (f *streamFetcher) fetch(ctx context.Context, u string, first, gen int) error {
 	info := f.h.t.Info()
-	body, closeBody, err := f.e.openRange(ctx, u, int64(first)*info.PieceLength, -1)
+	pos, _, _ := f.state()
+	last := max(first, f.lastWanted(pos))
+	for k := first + 1; k <= last; k++ {
+		if f.peerHas(k) { // see run
+			last = k - 1
+			break
+		}
+	}
+	end := min(int64(last+1)*info.PieceLength, info.Length)
+	body, closeBody, err := f.e.openRange(ctx, u, int64(first)*info.PieceLength, end)
 	if err != nil {
 		return err
 	}
 	defer closeBody()
 	f.h.direct.starts.Add(1)
-	for i := first; i < info.NumPieces(); i++ {
+	for i := first; i <= last; i++ {
 		pos, g, _ := f.state()
 		if g != gen || i > f.lastWanted(pos) {
 			return nil
@@ -371,7 +438,8 @@ func (e *Engine) streamEnded(h *handle) {
 // write error, and releases them after. It also sets what anacrolix
 // downloads (see wantLocked).
 func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
-	want := h.streams > 0 || now.Before(h.holdUntil) || h.storageErr != nil
+	e.planLocked(h, now)
+	want := h.streams > 0 || now.Before(h.holdUntil) || h.storageErr != nil || h.planHoldsWebSeeds()
 	changed := want != h.held
 	if changed {
 		h.held = want
@@ -380,7 +448,12 @@ func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
 		}
 	}
 	switch {
-	case h.streams > 0 || h.storageErr != nil:
+	case h.storageErr != nil:
+		e.wantLocked(h, wantReaders)
+	case h.plan.active:
+		e.wantLocked(h, wantPlanned)
+		e.applyPlanLocked(h)
+	case h.streams > 0:
 		e.wantLocked(h, wantReaders)
 	case h.held && len(h.webSeeds) > 0:
 		e.wantLocked(h, wantHead)
@@ -407,6 +480,8 @@ const (
 	wantHead
 	// wantAll: the whole file, for seeding.
 	wantAll
+	// wantPlanned: the swarm planner's window (see swarm.go).
+	wantPlanned
 )
 
 const graceHead = 4 << 20
@@ -423,9 +498,10 @@ func (e *Engine) wantLocked(h *handle, w wantState) {
 	case wantHead:
 		h.t.CancelPieces(head, n) // cheap for pieces not wanted
 		h.t.DownloadPieces(0, head)
-	case wantReaders:
+	case wantReaders, wantPlanned:
 		h.t.CancelPieces(0, n)
 	}
+	h.plan.set = nil
 	h.want = w
 }
 
@@ -444,12 +520,15 @@ func (e *Engine) releaseHoldLocked(h *handle) {
 // web seeds once released) at once rather than on its 5 s timer.
 type streamReader struct {
 	torrent.Reader
-	e      *Engine
-	f      *streamFetcher // nil: no direct fetching
-	offset int64          // of the file in the torrent
-	length int64          // of the file
-	pos    int64          // in the file
-	moved  bool
+	e         *Engine
+	h         *handle
+	readahead int64          // without peers
+	peered    bool           // the reader's readahead is the short one (planned)
+	f         *streamFetcher // nil: no direct fetching
+	offset    int64          // of the file in the torrent
+	length    int64          // of the file
+	pos       int64          // in the file
+	moved     bool
 }
 
 func (r *streamReader) Seek(off int64, whence int) (int64, error) {
@@ -466,6 +545,19 @@ func (r *streamReader) Seek(off int64, whence int) (int64, error) {
 }
 
 func (r *streamReader) Read(p []byte) (int, error) {
+	if peered := r.h.peered.Load(); peered != r.peered {
+		// With peers, the player's readahead asks only for what it needs
+		// now: the swarm planner gets the rest from other viewers, and the
+		// stream's direct fetch covers directSpan at the position. A long
+		// readahead would have every viewer ask the origin for the same
+		// megabytes at once.
+		r.peered = peered
+		if peered {
+			r.Reader.SetReadahead(playerReadaheadPeered)
+		} else {
+			r.Reader.SetReadahead(r.readahead)
+		}
+	}
 	if r.moved {
 		r.moved = false
 		pokeWebSeeds(r.e.cl, "fourmi: stream read")

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,6 +81,14 @@ type handle struct {
 	holdUntil time.Time // anacrolix's web seed requests wait until then (StreamGrace)...
 	held      bool      // ...or while streamed or paused; see updateHoldLocked
 	want      wantState // what anacrolix was asked to download (wantLocked)
+	plan      planState // the swarm planner's (swarm.go)
+	addedAt   time.Time
+	// peered mirrors plan.active for stream readers (no lock): with peers,
+	// the player's readahead is theirs to plan.
+	peered atomic.Bool
+	// peerHeld: per piece, whether a connected peer that is not a seeder
+	// has it (nil without a plan); see planLocked.
+	peerHeld atomic.Pointer[[]bool]
 	// storageErr is why writing the torrent's data failed (a full disk);
 	// the download is paused until storageRetry. See storageFailedLocked.
 	storageErr   error
@@ -88,7 +97,7 @@ type handle struct {
 
 func (e *Engine) newHandle(ih InfoHash, t *torrent.Torrent) *handle {
 	now := time.Now()
-	h := &handle{ih: ih, t: t, ready: make(chan struct{}), rates: newRateSampler(now), holdUntil: now.Add(e.cfg.StreamGrace)}
+	h := &handle{ih: ih, t: t, ready: make(chan struct{}), rates: newRateSampler(now), holdUntil: now.Add(e.cfg.StreamGrace), addedAt: now}
 	h.direct.ctx, h.direct.cancel = context.WithCancel(e.ctx)
 	e.updateHoldLocked(h, now)
 	return h
@@ -206,6 +215,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	e.resumeLocked(ctx)
 	e.wg.Go(func() { stream.serve() })
 	e.wg.Go(func() { e.tickLoop(ctx) })
+	e.wg.Go(func() { e.planLoop(ctx.Done()) })
 	return nil
 }
 

@@ -210,7 +210,7 @@ func (s *streamServer) serveStream(w http.ResponseWriter, r *http.Request) {
 	tr.SetContext(r.Context())
 	tr.SetResponsive()
 	tr.SetReadahead(readahead)
-	rd := &streamReader{Reader: tr, e: e, offset: f.Offset(), length: f.Length(), moved: true}
+	rd := &streamReader{Reader: tr, e: e, h: h, readahead: readahead, offset: f.Offset(), length: f.Length(), moved: true}
 	rd.f = e.startStreamFetch(r.Context(), h, readahead)
 
 	name := path.Base(f.DisplayPath())
