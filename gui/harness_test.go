@@ -145,14 +145,22 @@ func newHarnessWith(t *testing.T, srv *peertubetest.Server, size fyne.Size, lib 
 // waitFor runs the UI loop until cond holds, failing after waitLimit.
 func (h *harness) waitFor(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	h.waitWithin(waitLimit, what, cond)
+}
+
+// waitWithin is waitFor with its own limit, for real transfers: under a
+// loaded machine anacrolix may set a web seed aside for a minute after a
+// failed request before it tries it again.
+func (h *harness) waitWithin(limit time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		h.loop.drain()
 		if cond() {
 			return
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out after %v waiting for %s\nscreen: %q", waitLimit, what, h.screenTexts())
+			h.t.Fatalf("timed out after %v waiting for %s\nscreen: %q", limit, what, h.screenTexts())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -78,7 +78,7 @@ func (h *harness) transferRowOf(infoHash string, cond func(*transferRow) bool) *
 	h.t.Helper()
 	s := h.ui.library
 	var row *transferRow
-	h.waitFor("transfer "+infoHash, func() bool {
+	h.waitWithin(90*time.Second, "transfer "+infoHash, func() bool {
 		row = s.rows[infoHash]
 		return row != nil && row.root.Visible() && (cond == nil || cond(row))
 	})
