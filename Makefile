@@ -50,7 +50,7 @@ test: vet
 
 ## bench: one line per figure, "BENCH <name> <value> <unit>"
 bench: build
-	@LANG=en_US.UTF-8 FOURMI_BENCH=1 FOURMI_BIN=$(CURDIR)/bin/fourmi $(GO) test $(GOTAGS) -p 1 -count=1 -v -run '^TestBenchReport$$' \
+	@LANG=en_US.UTF-8 FOURMI_BENCH=1 FOURMI_BIN=$(CURDIR)/bin/fourmi $(GO) test $(GOTAGS) -p 1 -count=1 -v -run '^Test[A-Za-z]*BenchReport$$' \
 		-timeout 30m ./... > bin/bench.log 2>&1; status=$$?; grep '^BENCH' bin/bench.log; \
 	if [ $$status -ne 0 ]; then grep -v '^BENCH' bin/bench.log; exit $$status; fi
 
