@@ -300,6 +300,13 @@ func TestWebSocketSlowReaderIsDropped(t *testing.T) {
 		defer tr.mu.Unlock()
 		return len(tr.conns)
 	}
+	// Both sockets are registered by the tracker (the victim's announce was
+	// answered; the sender's upgrade may still be in progress).
+	for wait := time.Now().Add(10 * time.Second); conns() != 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(wait) {
+			t.Fatalf("the tracker holds %d sockets, want 2", conns())
+		}
+	}
 	// Each announce relays a 50 KiB offer to the victim. Once the kernel's
 	// socket buffers are full, the tracker's queue for it fills and the
 	// tracker drops it instead of buffering without bound.
