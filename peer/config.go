@@ -34,6 +34,13 @@ type Config struct {
 	Trackers       bool // announce to the torrents' trackers
 	IPv6           bool // listen on and dial IPv6 too
 
+	// SwarmPlanner lets the engine choose what to fetch from whom while
+	// peers are connected (swarm.go): rarest pieces first, pieces only the
+	// origin has spread among viewers, web seeds held while the connected
+	// peers have what is missing. On for real use; off in TestConfig,
+	// where anacrolix's own order is the reference.
+	SwarmPlanner bool
+
 	// StreamAddr is the stream server's address; it must be a loopback
 	// address. Default "127.0.0.1:0" (a free port).
 	StreamAddr string
@@ -74,11 +81,12 @@ func DefaultConfig(dataDir string) Config {
 		WebTorrent:     true,
 		Trackers:       true,
 		IPv6:           true,
+		SwarmPlanner:   true,
 	}
 }
 
 // TestConfig is for tests and benchmarks: BitTorrent on 127.0.0.1 with a free
-// port, TCP only, no DHT, PEX, port mapping, WebTorrent, trackers or IPv6,
+// port, TCP only, no DHT, PEX, port mapping, WebTorrent, trackers, IPv6 or swarm planner,
 // so nothing is sent beyond loopback; no StreamGrace, a fast tick. Peers are introduced with
 // Engine.AddPeers; web seeds must be loopback servers.
 func TestConfig(dataDir string) Config {

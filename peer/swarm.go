@@ -92,7 +92,7 @@ func (e *Engine) planLoop(done <-chan struct{}) {
 // planLocked decides whether h is planned and, if so, chooses its window.
 // It is called from updateHoldLocked before the hold and want are chosen.
 func (e *Engine) planLocked(h *handle, now time.Time) {
-	if h.infoBytes == nil || h.err != nil || h.storageErr != nil {
+	if !e.cfg.SwarmPlanner || h.infoBytes == nil || h.err != nil || h.storageErr != nil {
 		h.endPlan()
 		return
 	}

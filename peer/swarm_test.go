@@ -85,6 +85,7 @@ func runSwarm(t testing.TB, p swarmParams) swarmResult {
 	config := func(c *Config) {
 		c.Logger = p.logger
 		c.Trackers = p.p2p
+		c.SwarmPlanner = true
 		c.TickInterval = time.Second // as in real use
 		c.StreamGrace = 0            // the default, 2 s
 	}
@@ -333,14 +334,14 @@ func TestPeersBeforeWebSeed(t *testing.T) {
 	if err := seeder.WaitComplete(waitCtx(t), ih); err != nil {
 		t.Fatal(err)
 	}
-	leecher := newEngine(t, t.TempDir())
+	leecher := newEngine(t, t.TempDir(), func(c *Config) { c.SwarmPlanner = true })
 	if _, err := leecher.AddTorrent(tb); err != nil {
 		t.Fatal(err)
 	}
 	if err := leecher.AddPeers(ih, seeder.ListenAddr()); err != nil {
 		t.Fatal(err)
 	}
-	if err := leecher.WaitComplete(waitCtx(t), ih); err != nil {
+	if err := leecher.WaitComplete(plannerCtx(t), ih); err != nil {
 		t.Fatal(err)
 	}
 	checkFile(t, leecher, ih, data)
@@ -350,4 +351,13 @@ func TestPeersBeforeWebSeed(t *testing.T) {
 	if served > size/4 {
 		t.Errorf("web seed served %d of %d bytes while a peer had them all", served, size)
 	}
+}
+
+// plannerCtx bounds a planned download: longer than waitCtx, because after a
+// stall the planner steps aside and anacrolix may have set the web seed
+// aside for a minute (it does so after cancelled requests).
+func plannerCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }
