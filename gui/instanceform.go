@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 
@@ -46,22 +45,14 @@ type hostForm struct {
 	portMap     *widget.Check
 	private     *widget.Check
 
-	loaded  library.HostConfig // as stored (Enabled follows the library)
-	errs    map[string]*widget.Label
-	touched map[string]bool
-	all     bool
-	valid   bool
-	last    library.ValidationError
-	other   error
-
-	onChange func() // after every check
+	loaded library.HostConfig // as stored (Enabled follows the library)
+	fieldChecks
 	onSubmit func() // Enter in a one-line entry
-	relayout func()
 	root     fyne.CanvasObject
 }
 
 func newHostForm(u *UI) *hostForm {
-	f := &hostForm{u: u, errs: map[string]*widget.Label{}}
+	f := &hostForm{u: u, fieldChecks: newFieldChecks(hostFields)}
 	one := func(placeholder string) *formEntry {
 		e := newFormEntry(u, false)
 		e.PlaceHolder = placeholder
@@ -205,33 +196,7 @@ func (f *hostForm) submit() {
 }
 
 // check validates the form and shows the messages of touched fields.
-func (f *hostForm) check() {
-	err := library.ValidateHostConfig(f.config())
-	f.last, f.other = nil, nil
-	var ve library.ValidationError
-	switch {
-	case err == nil:
-	case errors.As(err, &ve):
-		f.last = ve
-	default:
-		f.other = err
-	}
-	f.valid = err == nil
-	moved := false
-	for _, name := range hostFields {
-		msg := ""
-		if f.all || f.touched[name] {
-			msg = f.last.For(name)
-		}
-		moved = f.setError(name, msg) || moved
-	}
-	if moved && f.relayout != nil {
-		f.relayout()
-	}
-	if f.onChange != nil {
-		f.onChange()
-	}
-}
+func (f *hostForm) check() { f.show(library.ValidateHostConfig(f.config())) }
 
 // showErrors shows a ValidationError from the library under the fields
 // it names.
@@ -248,24 +213,6 @@ func (f *hostForm) showErrors(ve library.ValidationError) {
 	if f.onChange != nil {
 		f.onChange()
 	}
-}
-
-func (f *hostForm) setError(field, msg string) bool {
-	l := f.errs[field]
-	changed := l.Text != msg || l.Visible() != (msg != "")
-	if l.Text != msg {
-		l.SetText(msg)
-	}
-	setVisible(l, msg != "")
-	return changed
-}
-
-// errorFor is the message shown under field ("" when none shows).
-func (f *hostForm) errorFor(field string) string {
-	if l := f.errs[field]; l != nil && l.Visible() {
-		return l.Text
-	}
-	return ""
 }
 
 // problem is why the settings cannot be saved, in a sentence, or "".

@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -63,27 +62,17 @@ type metaForm struct {
 	support     *formEntry
 	channel     *formEntry
 
-	errs    map[string]*widget.Label // by field
-	touched map[string]bool
-	all     bool
-	valid   bool
-	last    library.ValidationError
-	other   error // a validation failure that names no field
+	fieldChecks
 
 	categories, licences, languages []library.Choice
 
-	// onChange runs after every check (the screen enables its button).
-	onChange func()
 	// onSubmit runs on Enter in a one-line entry.
 	onSubmit func()
-	// relayout lays the form's container out again when a message shows
-	// or hides (the rows below move).
-	relayout func()
 	root     fyne.CanvasObject
 }
 
 func newMetaForm(u *UI) *metaForm {
-	f := &metaForm{u: u, errs: map[string]*widget.Label{},
+	f := &metaForm{u: u, fieldChecks: newFieldChecks(metaFields),
 		categories: library.Categories(), licences: library.Licences(), languages: library.Languages()}
 	f.title = newFormEntry(u, false)
 	f.title.PlaceHolder = "What the video is called (3 to 120 characters)"
@@ -248,33 +237,7 @@ func (f *metaForm) submit() {
 }
 
 // check validates the form and shows the messages of touched fields.
-func (f *metaForm) check() {
-	err := library.ValidateMetadata(f.meta())
-	f.last, f.other = nil, nil
-	var ve library.ValidationError
-	switch {
-	case err == nil:
-	case errors.As(err, &ve):
-		f.last = ve
-	default:
-		f.other = err
-	}
-	f.valid = err == nil
-	moved := false
-	for _, name := range metaFields {
-		msg := ""
-		if f.all || f.touched[name] {
-			msg = f.last.For(name)
-		}
-		moved = f.setError(name, msg) || moved
-	}
-	if moved && f.relayout != nil {
-		f.relayout()
-	}
-	if f.onChange != nil {
-		f.onChange()
-	}
-}
+func (f *metaForm) check() { f.show(library.ValidateMetadata(f.meta())) }
 
 // showErrors shows the messages of a ValidationError from the library
 // (Publish, UpdateMyVideo) under every field it names.
@@ -287,26 +250,6 @@ func (f *metaForm) showErrors(ve library.ValidationError) {
 	if f.relayout != nil {
 		f.relayout()
 	}
-}
-
-// setError shows msg under field (hides it when ""); it says whether
-// the message showed, hid or changed (the form must be laid out again).
-func (f *metaForm) setError(field, msg string) bool {
-	l := f.errs[field]
-	changed := l.Text != msg || l.Visible() != (msg != "")
-	if l.Text != msg {
-		l.SetText(msg)
-	}
-	setVisible(l, msg != "")
-	return changed
-}
-
-// errorFor is the message shown under field ("" when none shows).
-func (f *metaForm) errorFor(field string) string {
-	if l := f.errs[field]; l != nil && l.Visible() {
-		return l.Text
-	}
-	return ""
 }
 
 // problem is why the metadata cannot be used, in a sentence, or "".
