@@ -23,25 +23,36 @@ const (
 	maxScrapeHashes   = 100
 )
 
-// serveAnnounce answers a BEP 3 announce. Every failure is a bencoded
-// "failure reason" with status 200, which is what clients parse.
-func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request) {
+// admit is the common start of announce and scrape: the client's address,
+// the tracker open, the client's rate, a well-formed query. When it says
+// no, the failure has been answered.
+func (t *Tracker) admit(w http.ResponseWriter, r *http.Request) (netip.Addr, url.Values, bool) {
 	ip, err := t.clientIP(r)
 	if err != nil {
 		t.fail(w, err.Error())
-		return
+		return ip, nil, false
 	}
 	if t.isClosed() {
 		t.reply(w, http.StatusServiceUnavailable, map[string]any{"failure reason": errClosed})
-		return
+		return ip, nil, false
 	}
 	if !t.limiter.allow(ip, t.now()) {
 		t.fail(w, errRateLimited)
-		return
+		return ip, nil, false
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		t.fail(w, "malformed query string")
+		return ip, nil, false
+	}
+	return ip, q, true
+}
+
+// serveAnnounce answers a BEP 3 announce. Every failure is a bencoded
+// "failure reason" with status 200, which is what clients parse.
+func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request) {
+	ip, q, ok := t.admit(w, r)
+	if !ok {
 		return
 	}
 	ih, err := binaryParam(q, "info_hash")
@@ -177,22 +188,8 @@ func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 // torrent (unknown ones are left out), or for every swarm held when none is
 // named.
 func (t *Tracker) serveScrape(w http.ResponseWriter, r *http.Request) {
-	ip, err := t.clientIP(r)
-	if err != nil {
-		t.fail(w, err.Error())
-		return
-	}
-	if t.isClosed() {
-		t.reply(w, http.StatusServiceUnavailable, map[string]any{"failure reason": errClosed})
-		return
-	}
-	if !t.limiter.allow(ip, t.now()) {
-		t.fail(w, errRateLimited)
-		return
-	}
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		t.fail(w, "malformed query string")
+	_, q, ok := t.admit(w, r)
+	if !ok {
 		return
 	}
 	hashes, err := binaryParams(q["info_hash"], "info_hash")
