@@ -88,14 +88,8 @@ func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, id stri
 }
 
 func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
-	st, err := s.currentSite(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	a := st.actorFor(r)
-	if a == nil {
-		http.NotFound(w, r)
+	st, a, ok := s.localActor(w, r)
+	if !ok {
 		return
 	}
 	role := st.roleOf(a.ID)
@@ -164,14 +158,8 @@ const maxCachedItems = 10000
 type plainActivity federation.Activity
 
 func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
-	st, err := s.currentSite(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	a := st.actorFor(r)
-	if a == nil {
-		http.NotFound(w, r)
+	_, a, ok := s.localActor(w, r)
+	if !ok {
 		return
 	}
 	s.serveCollection(w, r, a.Followers, func(start, count int) (federation.Items, int, error) {
@@ -191,14 +179,8 @@ func (s *Server) serveFollowers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveFollowing(w http.ResponseWriter, r *http.Request) {
-	st, err := s.currentSite(r.Context())
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
-	a := st.actorFor(r)
-	if a == nil {
-		http.NotFound(w, r)
+	_, a, ok := s.localActor(w, r)
+	if !ok {
 		return
 	}
 	s.serveCollection(w, r, a.Following, func(start, count int) (federation.Items, int, error) {

@@ -103,15 +103,26 @@ func (st *site) actorFor(r *http.Request) *federation.Actor {
 	return nil
 }
 
-func (s *Server) serveActor(w http.ResponseWriter, r *http.Request) {
+// localActor is the start of every per-actor GET: the site as configured
+// and the local actor the path names. When it says no, the request has
+// been answered (500, or 404 for an unknown actor).
+func (s *Server) localActor(w http.ResponseWriter, r *http.Request) (*site, *federation.Actor, bool) {
 	st, err := s.currentSite(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
-		return
+		return nil, nil, false
 	}
 	a := st.actorFor(r)
 	if a == nil {
 		http.NotFound(w, r)
+		return nil, nil, false
+	}
+	return st, a, true
+}
+
+func (s *Server) serveActor(w http.ResponseWriter, r *http.Request) {
+	st, a, ok := s.localActor(w, r)
+	if !ok {
 		return
 	}
 	_, ct := wantsActivityPub(r)
