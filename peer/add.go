@@ -127,6 +127,11 @@ func (e *Engine) addParsedLocked(p *parsedTorrent, extraWebSeeds []string) error
 		h.setReady(p.mi.InfoBytes, nil)
 	}
 	e.addTrackersLocked(h, p.mi.UpvertedAnnounceList())
+	if time.Now().Before(h.holdUntil) {
+		// Held before anacrolix can start a web seed request, rather than
+		// cancelling one just started (see onInfoLocked).
+		e.setHeldLocked(h, true)
+	}
 	for _, ws := range append(slices.Clone(p.webSeeds), extraWebSeeds...) {
 		e.addWebSeedLocked(h, ws)
 	}

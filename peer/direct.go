@@ -440,13 +440,7 @@ func (e *Engine) streamEnded(h *handle) {
 func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
 	e.planLocked(h, now)
 	want := h.streams > 0 || now.Before(h.holdUntil) || h.storageErr != nil || h.planHoldsWebSeeds()
-	changed := want != h.held
-	if changed {
-		h.held = want
-		for _, ws := range h.webSeeds {
-			e.guard.hold(ws.url, want)
-		}
-	}
+	changed := e.setHeldLocked(h, want)
 	switch {
 	case h.storageErr != nil:
 		e.wantLocked(h, wantReaders)
@@ -460,9 +454,34 @@ func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
 	default:
 		e.wantLocked(h, wantAll)
 	}
-	if changed && !want {
+	switch {
+	case changed && want && len(h.webSeeds) > 0 && e.webSeedsBusyLocked(h):
+		// A player starting or seeking must not share the instance's
+		// bandwidth with megabytes of background download.
+		cancelWebSeedRequests(e.cl)
+	case changed && !want:
 		pokeWebSeeds(e.cl, "fourmi: web seeds released")
 	}
+}
+
+// setHeldLocked holds or releases h's web seed URLs in the transport.
+func (e *Engine) setHeldLocked(h *handle, want bool) (changed bool) {
+	if want == h.held {
+		return false
+	}
+	h.held = want
+	for _, ws := range h.webSeeds {
+		e.guard.hold(ws.url, want)
+	}
+	return true
+}
+
+// webSeedsBusyLocked reports whether anacrolix has web seed requests of h
+// in flight.
+func (e *Engine) webSeedsBusyLocked(h *handle) bool {
+	clientLock(e.cl)
+	defer clientUnlock(e.cl)
+	return webSeedRequestsActiveLocked(h.t)
 }
 
 // wantState is what anacrolix is asked to download besides what stream
@@ -507,12 +526,7 @@ func (e *Engine) wantLocked(h *handle, w wantState) {
 
 // releaseHoldLocked lets a removed torrent's waiting requests end.
 func (e *Engine) releaseHoldLocked(h *handle) {
-	if h.held {
-		h.held = false
-		for _, ws := range h.webSeeds {
-			e.guard.hold(ws.url, false)
-		}
-	}
+	e.setHeldLocked(h, false)
 }
 
 // streamReader is the stream handler's torrent reader. It tells the

@@ -289,4 +289,26 @@ func TestStreamStopsBackgroundWebSeedRequests(t *testing.T) {
 	if background > 1<<20 {
 		t.Errorf("the web seed sent %d bytes of the background download after the player started", background)
 	}
+	// anacrolix cancelled those requests itself: the web seed is not
+	// suspended (for a minute) as it is after a request that failed.
+	if st := webSeedStatus(t, e, ih); strings.Contains(st, "last crime") || strings.Contains(st, "suspended") {
+		t.Errorf("the web seed was punished for the player's start:\n%s", st)
+	}
+}
+
+// webSeedStatus is anacrolix's status report of a torrent, whose web seed
+// lines say whether it suspended one.
+func webSeedStatus(t *testing.T, e *Engine, ih InfoHash) string {
+	t.Helper()
+	e.mu.Lock()
+	h, err := e.handleLocked(ih)
+	e.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	clientLock(e.cl)
+	torrentWriteStatus(h.t, &buf)
+	clientUnlock(e.cl)
+	return buf.String()
 }

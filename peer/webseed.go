@@ -127,6 +127,27 @@ func webSeedRequestsActiveLocked(t *torrent.Torrent) bool {
 	return bytes.Contains(buf.Bytes(), []byte("active requests: "))
 }
 
+//go:linkname updateWebseedRequests github.com/anacrolix/torrent.(*Client).updateWebseedRequests
+func updateWebseedRequests(cl *torrent.Client)
+
+// cancelWebSeedRequests has anacrolix cancel every web seed request in
+// flight, its own way: it plans once with no request slot per host, so each
+// existing request is "deprioritized" and cancelled, then plans again
+// normally. A request failing under it (a cancelled HTTP context) would
+// make anacrolix suspend that web seed for a minute instead. Held URLs'
+// new requests wait in the transport (webSeedGuard.admit); others start
+// again. webseedHostRequestConcurrency is only read under the client lock,
+// which is held throughout.
+func cancelWebSeedRequests(cl *torrent.Client) {
+	clientLock(cl)
+	defer clientUnlock(cl)
+	slots := webseedHostRequestConcurrency
+	webseedHostRequestConcurrency = 0
+	updateWebseedRequests(cl)
+	webseedHostRequestConcurrency = slots
+	updateWebseedRequestsWithReason(cl, "fourmi: replan after cancelling")
+}
+
 func pokeWebSeeds(cl *torrent.Client, reason string) {
 	clientLock(cl)
 	defer clientUnlock(cl)
@@ -141,14 +162,10 @@ type webSeedGuard struct {
 	base      http.RoundTripper
 	userAgent string
 
-	mu       sync.RWMutex
-	dropped  map[string]string // normalised URL → reason
-	holds    map[string]*webSeedHold
-	inflight map[string]map[*inflightRequest]struct{} // anacrolix's requests being answered, by URL
+	mu      sync.RWMutex
+	dropped map[string]string // normalised URL → reason
+	holds   map[string]*webSeedHold
 }
-
-// inflightRequest is one of anacrolix's web seed requests past the hold.
-type inflightRequest struct{ cancel context.CancelFunc }
 
 // webSeedHold makes anacrolix's requests to a URL wait (see direct.go).
 type webSeedHold struct {
@@ -160,7 +177,7 @@ func newWebSeedGuard(userAgent string) *webSeedGuard {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = 10
 	return &webSeedGuard{base: t, userAgent: userAgent, dropped: map[string]string{},
-		holds: map[string]*webSeedHold{}, inflight: map[string]map[*inflightRequest]struct{}{}}
+		holds: map[string]*webSeedHold{}}
 }
 
 func normURL(s string) string {
@@ -190,11 +207,12 @@ func (g *webSeedGuard) isDropped(u string) (string, bool) {
 	return r, ok
 }
 
-// hold (or release) anacrolix's requests to u; holds count. Taking the
-// first hold also stops anacrolix's requests to u already being answered:
-// a player starting or seeking must not share the instance's bandwidth with
-// megabytes of background download. (anacrolix then suspends that web seed
-// for a minute, which the stream does not need.)
+// hold (or release) anacrolix's requests to u; holds count. Requests
+// already being answered go on: the engine changes what anacrolix wants and
+// asks it to plan again, and anacrolix cancels those no longer wanted
+// itself. (Cancelling them here, under anacrolix, made it suspend the web
+// seed for a minute: a player's seek, or a torrent just added, then left
+// the background download waiting for that minute.)
 func (g *webSeedGuard) hold(u string, on bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -204,9 +222,6 @@ func (g *webSeedGuard) hold(u string, on bool) {
 		if h == nil {
 			h = &webSeedHold{released: make(chan struct{})}
 			g.holds[u] = h
-			for req := range g.inflight[u] {
-				req.cancel()
-			}
 		}
 		h.n++
 		return
@@ -220,70 +235,31 @@ func (g *webSeedGuard) hold(u string, on bool) {
 	}
 }
 
-// admit blocks one of anacrolix's requests while its URL is held, then
-// records it as in flight (in the same critical section as the check, so
-// a hold taken later finds it). done unregisters it.
-func (g *webSeedGuard) admit(r *http.Request) (_ *http.Request, done func(), err error) {
+// admit blocks one of anacrolix's requests while its URL is held.
+func (g *webSeedGuard) admit(r *http.Request) error {
 	u := normURL(r.URL.String())
 	for {
-		g.mu.Lock()
+		g.mu.RLock()
 		h := g.holds[u]
+		g.mu.RUnlock()
 		if h == nil {
-			ctx, cancel := context.WithCancel(r.Context())
-			req := &inflightRequest{cancel: cancel}
-			if g.inflight[u] == nil {
-				g.inflight[u] = map[*inflightRequest]struct{}{}
-			}
-			g.inflight[u][req] = struct{}{}
-			g.mu.Unlock()
-			done = func() {
-				g.mu.Lock()
-				delete(g.inflight[u], req)
-				if len(g.inflight[u]) == 0 {
-					delete(g.inflight, u)
-				}
-				g.mu.Unlock()
-				cancel()
-			}
-			return r.WithContext(ctx), done, nil
+			return nil
 		}
-		g.mu.Unlock()
 		select {
 		case <-h.released:
 		case <-r.Context().Done():
-			return nil, nil, r.Context().Err()
+			return r.Context().Err()
 		}
 	}
-}
-
-// doneBody unregisters an admitted request when anacrolix closes its body.
-type doneBody struct {
-	io.ReadCloser
-	once sync.Once
-	done func()
-}
-
-func (b *doneBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.done)
-	return err
 }
 
 func (g *webSeedGuard) RoundTrip(r *http.Request) (*http.Response, error) {
-	done := func() {}
 	if !isDirect(r.Context()) {
-		var err error
-		if r, done, err = g.admit(r); err != nil {
+		if err := g.admit(r); err != nil {
 			return nil, err // GET requests have no body to close
 		}
 	}
-	resp, err := g.roundTrip(r)
-	if err != nil {
-		done()
-		return nil, err
-	}
-	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
-	return resp, nil
+	return g.roundTrip(r)
 }
 
 func (g *webSeedGuard) roundTrip(r *http.Request) (*http.Response, error) {
