@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/fourmi-app/fourmi/federation"
 	"github.com/fourmi-app/fourmi/federation/server"
+	"github.com/fourmi-app/fourmi/library/natpmp"
 )
 
 // Following: the instance's account follows remote channels, accounts or
@@ -246,9 +248,12 @@ func (l *Library) flushHostIntents(ctx context.Context) {
 	}
 }
 
-// mapPort asks the home router (UPnP IGD) to forward port to this
-// computer, and records the outcome in HostStatus. Discovery is bounded to
-// a few seconds; the mapping is removed when hosting stops.
+// mapPort asks the home router to forward port to this computer — UPnP IGD
+// first, then NAT-PMP on the default gateway — and records the outcome in
+// HostStatus. UPnP discovery is bounded to a few seconds and its mapping is
+// removed when hosting stops (h.unmapFns). A NAT-PMP mapping is renewed
+// here while hosting runs, then deleted before this returns (stopHost
+// waits for it), so a renewal never races the deletion.
 func (l *Library) mapPort(ctx context.Context, port int) {
 	h := l.host()
 	set := func(s string) {
@@ -259,18 +264,42 @@ func (l *Library) mapPort(ctx context.Context, port int) {
 		h.mu.Unlock()
 		l.hostChanged()
 	}
-	set("looking for a UPnP router…")
+	if port <= 0 || port > 65535 {
+		set(fmt.Sprintf("no port mapping: bad port %d", port))
+		return
+	}
+	var upnpErr error
+	if l.opt.NATPMPGateway == "" {
+		set("looking for a UPnP router…")
+		var mapped bool
+		if mapped, upnpErr = l.mapPortUPnP(ctx, port, set); mapped || ctx.Err() != nil {
+			return
+		}
+	} else {
+		upnpErr = errors.New("not tried (a NAT-PMP gateway is configured)")
+	}
+	set("asking the router by NAT-PMP…")
+	err := l.mapPortNATPMP(ctx, port, set)
+	if err != nil && ctx.Err() == nil {
+		set(fmt.Sprintf("no port mapping (UPnP: %v; NAT-PMP: %v): forward TCP port %d to this computer on your router",
+			upnpErr, err, port))
+	}
+}
+
+// mapPortUPnP maps port on the first UPnP router that accepts; false and
+// why when none did.
+func (l *Library) mapPortUPnP(ctx context.Context, port int, set func(string)) (bool, error) {
+	h := l.host()
 	done := make(chan []upnp.Device, 1)
 	go func() { done <- upnp.Discover(0, 5*time.Second, alog.Default) }()
 	var devs []upnp.Device
 	select {
 	case <-ctx.Done():
-		return
+		return false, ctx.Err()
 	case devs = <-done:
 	}
 	if len(devs) == 0 {
-		set(fmt.Sprintf("no UPnP router answered: forward TCP port %d to this computer on your router", port))
-		return
+		return false, errors.New("no UPnP router answered")
 	}
 	var errs []string
 	for _, d := range devs {
@@ -287,7 +316,91 @@ func (l *Library) mapPort(ctx context.Context, port int) {
 		h.unmapFns = append(h.unmapFns, func() { d.DeletePortMapping(upnp.TCP, ext) })
 		h.mu.Unlock()
 		set(fmt.Sprintf("mapped TCP %d → %d on the router (UPnP) %s", ext, port, extIP))
-		return
+		return true, nil
 	}
-	set("the router refused the port mapping: " + strings.Join(errs, "; "))
+	return false, errors.New("the router refused the mapping: " + strings.Join(errs, "; "))
+}
+
+// natpmpLifetime is the lifetime asked of a NAT-PMP gateway (RFC 6886
+// recommends two hours); the mapping is renewed at half of what it grants.
+const natpmpLifetime = 2 * time.Hour
+
+// mapPortNATPMP maps port by NAT-PMP, keeps the mapping renewed until ctx
+// ends, then deletes it. It returns an error only when nothing was mapped.
+func (l *Library) mapPortNATPMP(ctx context.Context, port int, set func(string)) error {
+	client, err := l.natpmpClient()
+	if err != nil {
+		return err
+	}
+	gw := client.Gateway().Addr()
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	m, err := client.MapTCP(mctx, uint16(port), uint16(port), natpmpLifetime)
+	cancel()
+	if ctx.Err() != nil {
+		// Stopped while asking: the gateway may have mapped it anyway.
+		uctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		client.Unmap(uctx, natpmp.Mapping{Protocol: natpmp.TCP, Internal: uint16(port)})
+		return ctx.Err()
+	}
+	if errors.Is(err, natpmp.ErrNoAnswer) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("the router at %s did not answer", gw)
+	}
+	var refused *natpmp.ResultError
+	if errors.As(err, &refused) {
+		return fmt.Errorf("the router at %s: %w", gw, refused)
+	}
+	if err != nil {
+		return fmt.Errorf("the router at %s: %w", gw, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	extIP, err := client.ExternalAddress(actx)
+	cancel()
+	if err != nil {
+		l.log.Info("hosting: NAT-PMP external address unknown", "err", err)
+	}
+	status := func(m natpmp.Mapping) string {
+		s := fmt.Sprintf("mapped TCP %d → %d on the router (NAT-PMP)", m.External, port)
+		if extIP.IsValid() {
+			s += " " + net.JoinHostPort(extIP.String(), fmt.Sprint(m.External))
+		}
+		return s
+	}
+	l.log.Info("hosting: port mapped by NAT-PMP", "gateway", gw, "external", m.External, "internal", port,
+		"lifetime", m.Lifetime)
+	set(status(m))
+	last := client.Maintain(ctx, m, func(m natpmp.Mapping, err error) {
+		if err != nil {
+			l.log.Warn("hosting: NAT-PMP renewal failed", "err", err)
+			set(status(m) + "; renewing failed, retrying: " + err.Error())
+			return
+		}
+		set(status(m))
+	})
+	uctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := client.Unmap(uctx, last); err != nil {
+		l.log.Warn("hosting: deleting the NAT-PMP mapping", "err", err)
+	} else {
+		l.log.Info("hosting: NAT-PMP mapping deleted", "external", last.External)
+	}
+	return nil
+}
+
+// natpmpClient talks to Options.NATPMPGateway, or else to the default
+// route's gateway.
+func (l *Library) natpmpClient() (*natpmp.Client, error) {
+	opts := []natpmp.Option{natpmp.WithLogger(l.log)}
+	if g := l.opt.NATPMPGateway; g != "" {
+		ap, err := netip.ParseAddrPort(g)
+		if err != nil {
+			return nil, fmt.Errorf("the NAT-PMP gateway %q: %w", g, err)
+		}
+		return natpmp.New(ap.Addr(), append(opts, natpmp.WithPort(ap.Port()))...), nil
+	}
+	gw, err := natpmp.DefaultGateway()
+	if err != nil {
+		return nil, err
+	}
+	return natpmp.New(gw, opts...), nil
 }

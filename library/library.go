@@ -59,6 +59,11 @@ type Options struct {
 	// SubscriptionRequestGap is the least time between two polling
 	// requests overall (a polite global rate); default 2 s.
 	SubscriptionRequestGap time.Duration
+	// NATPMPGateway, when set ("127.0.0.1:5351"), is the only router that
+	// hosting's port mapping talks to: NAT-PMP at that address, with no
+	// UPnP discovery (it multicasts on the LAN) and no default-route
+	// lookup. For tests, with a loopback responder.
+	NATPMPGateway string
 }
 
 // ErrLocked means another Fourmi process (or another Open in this one) uses
