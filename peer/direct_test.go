@@ -193,6 +193,11 @@ func TestStreamGraceThenDownload(t *testing.T) {
 		t.Errorf("downloaded after %v, before the %v grace", d, grace)
 	}
 	checkFile(t, e, ih, video)
+	// The grace's hold was in place before anacrolix could start a request:
+	// none was cut, so the web seed was never suspended.
+	if st := webSeedStatus(t, e, ih); strings.Contains(st, "last crime") {
+		t.Errorf("the web seed was punished during the grace:\n%s", st)
+	}
 }
 
 // A player streaming from a corrupt web seed gets no bad byte: the seed is
