@@ -458,7 +458,7 @@ func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
 	case changed && want && len(h.webSeeds) > 0 && e.webSeedsBusyLocked(h):
 		// A player starting or seeking must not share the instance's
 		// bandwidth with megabytes of background download.
-		cancelWebSeedRequests(e.cl)
+		cancelWebSeedRequests(e.cl, h.t)
 	case changed && !want:
 		pokeWebSeeds(e.cl, "fourmi: web seeds released")
 	}

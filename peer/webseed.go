@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-	_ "unsafe" // go:linkname, see webseedRequestChunkSize and pokeWebSeeds
+	"unsafe" // go:linkname, see webseedRequestChunkSize and pokeWebSeeds
 
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
@@ -127,24 +127,28 @@ func webSeedRequestsActiveLocked(t *torrent.Torrent) bool {
 	return bytes.Contains(buf.Bytes(), []byte("active requests: "))
 }
 
-//go:linkname updateWebseedRequests github.com/anacrolix/torrent.(*Client).updateWebseedRequests
-func updateWebseedRequests(cl *torrent.Client)
+// webseedPeerCancelAllRequests is anacrolix's (*webseedPeer).cancelAllRequests:
+// each request in flight is cancelled the way anacrolix cancels requests it
+// no longer wants, which does not suspend the web seed. The receiver is a
+// *webseedPeer; Torrent.WebseedPeerConns returns a pointer to its first
+// field (its Peer, "first field for stats alignment" in v1.61), which is
+// the same address.
+//
+//go:linkname webseedPeerCancelAllRequests github.com/anacrolix/torrent.(*webseedPeer).cancelAllRequests
+func webseedPeerCancelAllRequests(ws unsafe.Pointer)
 
-// cancelWebSeedRequests has anacrolix cancel every web seed request in
-// flight, its own way: it plans once with no request slot per host, so each
-// existing request is "deprioritized" and cancelled, then plans again
-// normally. A request failing under it (a cancelled HTTP context) would
-// make anacrolix suspend that web seed for a minute instead. Held URLs'
-// new requests wait in the transport (webSeedGuard.admit); others start
-// again. webseedHostRequestConcurrency is only read under the client lock,
-// which is held throughout.
-func cancelWebSeedRequests(cl *torrent.Client) {
+// cancelWebSeedRequests has anacrolix cancel t's web seed requests in
+// flight, its own way, then plan again: held URLs' new requests wait in the
+// transport (webSeedGuard.admit). A request failing under it instead (a
+// cancelled HTTP context) makes anacrolix suspend that web seed for a
+// minute. TestStreamStopsBackgroundWebSeedRequests checks both.
+func cancelWebSeedRequests(cl *torrent.Client, t *torrent.Torrent) {
+	peers := t.WebseedPeerConns() // takes the client's read lock itself
 	clientLock(cl)
 	defer clientUnlock(cl)
-	slots := webseedHostRequestConcurrency
-	webseedHostRequestConcurrency = 0
-	updateWebseedRequests(cl)
-	webseedHostRequestConcurrency = slots
+	for _, p := range peers {
+		webseedPeerCancelAllRequests(unsafe.Pointer(p))
+	}
 	updateWebseedRequestsWithReason(cl, "fourmi: replan after cancelling")
 }
 
