@@ -48,7 +48,6 @@ type instanceScreen struct {
 	switching  bool   // a start or stop is under way
 	actionErr  string // why the last start or stop failed
 	checking   bool
-	polling    bool // a status read is scheduled (pollQueue)
 
 	// settings
 	form    *hostForm
@@ -195,9 +194,6 @@ func (s *instanceScreen) shown() {
 		s.loadConfig()
 	}
 	s.followers.reload()
-	if s.status.Running && s.status.Queue.Pending > 0 {
-		s.pollQueue()
-	}
 	c := s.u.win.Canvas()
 	if c.Focused() == nil {
 		c.Focus(s.toggle)
@@ -220,41 +216,12 @@ func (s *instanceScreen) loadConfig() {
 	})
 }
 
-// setStatus shows st (from SubscribeHost, or after an action).
+// setStatus shows st (from SubscribeHost, which reports every change,
+// the delivery queue's included, or after an action).
 func (s *instanceScreen) setStatus(st library.HostStatus) {
 	s.status, s.haveStatus = st, true
 	s.render()
 	s.followers.statusChanged(st)
-	if st.Running && st.Queue.Pending > 0 {
-		s.pollQueue()
-	}
-}
-
-// queuePoll is how often the status is read again while deliveries wait
-// (the library does not announce each delivery).
-const queuePoll = time.Second
-
-// pollQueue reads the status again in a moment, while deliveries wait and
-// the screen shows.
-func (s *instanceScreen) pollQueue() {
-	if s.polling || s.u.screen != screenInstance {
-		return
-	}
-	s.polling = true
-	s.u.goRun(func(ctx context.Context) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(queuePoll):
-		}
-		st, err := s.u.lib.HostStatus(ctx)
-		s.u.do(func() {
-			s.polling = false
-			if err == nil {
-				s.setStatus(st)
-			}
-		})
-	})
 }
 
 // render shows the header for the status and what is under way.

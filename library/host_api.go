@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // settingHostConfig holds the HostConfig as JSON.
@@ -143,8 +142,13 @@ func (l *Library) answerFollower(ctx context.Context, actor string, approve bool
 }
 
 // SubscribeHost calls fn with the whole HostStatus at once, then after
-// every change (start, stop, follower, reachability, queue). fn runs on a
-// library goroutine and must not block (the GUI hands it to fyne.Do).
+// every change (start, stop, follower, reachability, and the delivery
+// queue: an activity enqueued, a delivery done, retried or dropped —
+// coalesced, a few calls a second at most during a fan-out). Every
+// subscriber gets the statuses in order, the last one read after the last
+// change; the initial status reaches the others too. fn runs on a library
+// goroutine, one call at a time, and must not block (the GUI hands it to
+// fyne.Do).
 func (l *Library) SubscribeHost(fn func(HostStatus)) (unsubscribe func()) {
 	h := l.host()
 	h.subMu.Lock()
@@ -155,18 +159,7 @@ func (l *Library) SubscribeHost(fn func(HostStatus)) (unsubscribe func()) {
 	h.nextSub++
 	h.subs[id] = fn
 	h.subMu.Unlock()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if st, err := l.HostStatus(ctx); err == nil {
-			h.subMu.Lock()
-			_, still := h.subs[id]
-			h.subMu.Unlock()
-			if still {
-				fn(st)
-			}
-		}
-	}()
+	l.hostChanged()
 	return func() {
 		h.subMu.Lock()
 		delete(h.subs, id)

@@ -174,9 +174,13 @@ func (l *Library) hostIntentTx(ctx context.Context, tx *sql.Tx, uuid, kind strin
 // afterHostIntent flushes the intents in the background once the change
 // committed.
 func (l *Library) afterHostIntent() {
-	if l.hostServer() == nil || l.ctx.Err() != nil {
+	srv := l.hostServer()
+	if srv == nil || l.ctx.Err() != nil {
 		return
 	}
+	// The change is committed: no outbox page cached before it may be
+	// served until the intent is flushed.
+	srv.LocalVideosChanged()
 	l.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(l.ctx, time.Minute)
 		defer cancel()

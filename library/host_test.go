@@ -442,3 +442,71 @@ func TestHostManualApproval(t *testing.T) {
 		t.Fatalf("following while not hosting: %v", err)
 	}
 }
+
+// A subscriber follows the delivery queue without polling: after an
+// approval the Accept is enqueued and delivered, and the subscription
+// alone brings a status whose queue is empty again. Statuses come in
+// order: none after that one shows the delivery still pending.
+func TestHostSubscriberSeesDeliveryEnd(t *testing.T) {
+	ctx := testCtx(t)
+	a := startPublishLib(t, Options{})
+	b := startPublishLib(t, Options{})
+	ca := loopbackHost(t, "alice", "alice_videos")
+	ca.ManualApproval = true
+	cb := loopbackHost(t, "bob", "bob_channel")
+	startHosting(t, a, ca)
+	startHosting(t, b, cb)
+
+	statuses := make(chan HostStatus, 1024)
+	unsub := a.SubscribeHost(func(s HostStatus) {
+		select {
+		case statuses <- s:
+		default:
+			t.Error("the subscriber's channel is full")
+		}
+	})
+	defer unsub()
+	next := func(what string, cond func(HostStatus) bool) HostStatus {
+		t.Helper()
+		timeout := time.After(watchTimeout)
+		for {
+			select {
+			case s := <-statuses:
+				if cond(s) {
+					return s
+				}
+			case <-timeout:
+				t.Fatalf("no status with %s", what)
+			}
+		}
+	}
+	next("hosting running", func(s HostStatus) bool { return s.Running })
+
+	if _, err := b.FollowRemote(ctx, ca.PublicURL+"/video-channels/alice_videos"); err != nil {
+		t.Fatal(err)
+	}
+	bob := cb.PublicURL + "/accounts/bob"
+	next("the follow request", func(s HostStatus) bool { return len(s.Pending) == 1 && s.Pending[0].Actor == bob })
+	if err := a.ApproveFollower(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	next("the Accept delivered", func(s HostStatus) bool {
+		return s.Followers == 1 && len(s.Pending) == 0 && s.Queue.Pending == 0 && s.Queue.Failed == 0
+	})
+	waitFor(t, "B to hear the Accept", func() bool {
+		fs, _ := b.Following(ctx)
+		return len(fs) == 1 && fs[0].State == FollowingAccepted
+	})
+	// Anything later (the reachability check, …) still shows the queue
+	// empty: an older status never overtakes a newer one.
+	for {
+		select {
+		case s := <-statuses:
+			if s.Queue.Pending != 0 || s.Followers != 1 {
+				t.Fatalf("a stale status after the delivery: %+v", s)
+			}
+		default:
+			return
+		}
+	}
+}

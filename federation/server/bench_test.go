@@ -20,14 +20,15 @@ import (
 )
 
 // TestBenchReport prints the server's benchmark figures as BENCH lines.
-// Run with FOURMI_BENCH=1.
+// Run with FOURMI_BENCH=1; one part with -run 'TestBenchReport/gets'
+// (inbox, gets, fanout).
 func TestBenchReport(t *testing.T) {
 	if os.Getenv("FOURMI_BENCH") != "1" {
 		t.Skip("set FOURMI_BENCH=1 to run the benchmark report")
 	}
-	benchInbox(t)
-	benchGets(t)
-	benchFanOut(t)
+	t.Run("inbox", benchInbox)
+	t.Run("gets", benchGets)
+	t.Run("fanout", benchFanOut)
 }
 
 // benchInbox: signed Follow POSTs (pre-signed, so only the receiver's work

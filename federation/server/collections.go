@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/fourmi-app/fourmi/federation"
 )
@@ -13,8 +15,18 @@ import (
 // pageSize is the number of items per collection page.
 const pageSize = 10
 
-// page reads ?page=N (N ≥ 1); 0 means the collection itself.
+// pageParam reads ?page=N (N ≥ 1); 0 means the collection itself.
 func pageParam(r *http.Request) (int, bool) {
+	raw := r.URL.RawQuery
+	if raw == "" {
+		return 0, true
+	}
+	// The common "page=N" without parsing the query into a map.
+	if rest, ok := strings.CutPrefix(raw, "page="); ok {
+		if n, err := strconv.Atoi(rest); err == nil {
+			return n, n >= 1 && n <= 1_000_000
+		}
+	}
 	p := r.URL.Query().Get("page")
 	if p == "" {
 		return 0, true
@@ -26,27 +38,39 @@ func pageParam(r *http.Request) (int, bool) {
 	return n, true
 }
 
+// collectionItems returns the items from start (count of them) and the
+// total; count 0 asks only for the total.
+type collectionItems func(start, count int) (federation.Items, int, error)
+
 // serveCollection answers an OrderedCollection whose first page is ?page=1,
-// or page N of it. items(start, count) returns the items and the total.
-func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, id string, items func(start, count int) (federation.Items, int, error)) {
+// or page N of it.
+func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, id string, items collectionItems) {
 	n, ok := pageParam(r)
 	if !ok {
 		http.Error(w, "bad page", http.StatusBadRequest)
 		return
 	}
-	if n == 0 {
-		_, total, err := items(0, 0)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		s.marshalAP(w, r, federation.OrderedCollection{ID: id, Type: federation.TypeOrderedCollection, TotalItems: total, First: federation.Ref(id + "?page=1")})
-		return
-	}
-	list, total, err := items((n-1)*pageSize, pageSize)
+	body, err := collectionBody(id, n, items)
 	if err != nil {
 		s.internal(w, r, err)
 		return
+	}
+	_, ct := wantsActivityPub(r)
+	writeJSON(w, ct, http.StatusOK, body)
+}
+
+// collectionBody is the JSON of the collection id (n = 0) or of its page n.
+func collectionBody(id string, n int, items collectionItems) ([]byte, error) {
+	if n == 0 {
+		_, total, err := items(0, 0)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(federation.OrderedCollection{ID: id, Type: federation.TypeOrderedCollection, TotalItems: total, First: federation.Ref(id + "?page=1")})
+	}
+	list, total, err := items((n-1)*pageSize, pageSize)
+	if err != nil {
+		return nil, err
 	}
 	p := federation.OrderedCollectionPage{ID: id + "?page=" + strconv.Itoa(n), Type: federation.TypeOrderedCollectionPage, PartOf: id, TotalItems: total}
 	if n*pageSize < total {
@@ -59,16 +83,14 @@ func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, id stri
 	// already JSON (cached), and encoding/json would re-scan them twice.
 	head, err := json.Marshal(p)
 	if err != nil {
-		s.internal(w, r, err)
-		return
+		return nil, err
 	}
 	raws := make([][]byte, len(list))
 	size := len(head)
 	for i, it := range list {
 		b, err := it.MarshalJSON()
 		if err != nil {
-			s.internal(w, r, err)
-			return
+			return nil, err
 		}
 		raws[i] = b
 		size += len(b) + 1
@@ -76,24 +98,35 @@ func (s *Server) serveCollection(w http.ResponseWriter, r *http.Request, id stri
 	marker := []byte(`"orderedItems":[]`)
 	at := bytes.Index(head, marker)
 	if at < 0 {
-		s.internal(w, r, errors.New("collection page without orderedItems"))
-		return
+		return nil, errors.New("collection page without orderedItems")
 	}
 	body := make([]byte, 0, size+len(marker))
 	body = append(body, head[:at+len(marker)-1]...)
 	body = append(body, bytes.Join(raws, []byte{','})...)
 	body = append(body, head[at+len(marker)-1:]...)
-	_, ct := wantsActivityPub(r)
-	writeJSON(w, ct, http.StatusOK, body)
+	return body, nil
 }
 
+// serveOutbox answers an actor's outbox from the cache (outboxcache.go),
+// building the collection or page on a miss.
 func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 	st, a, ok := s.localActor(w, r)
 	if !ok {
 		return
 	}
+	n, ok := pageParam(r)
+	if !ok {
+		http.Error(w, "bad page", http.StatusBadRequest)
+		return
+	}
 	role := st.roleOf(a.ID)
-	s.serveCollection(w, r, a.Outbox, func(start, count int) (federation.Items, int, error) {
+	k := outboxKey{role: role, page: n}
+	if e := s.outbox.get(k, st); e != nil {
+		serveCached(w, r, e)
+		return
+	}
+	gen, built := s.outbox.gen.Load(), time.Now() // before the Store is read
+	body, err := collectionBody(a.Outbox, n, func(start, count int) (federation.Items, int, error) {
 		if count == 0 {
 			_, total, err := s.store.LocalVideos(r.Context(), VideoQuery{Count: 1})
 			return nil, total, err
@@ -112,6 +145,11 @@ func (s *Server) serveOutbox(w http.ResponseWriter, r *http.Request) {
 		}
 		return out, total, nil
 	})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	serveCached(w, r, s.outbox.put(k, st, gen, built, body))
 }
 
 // outboxItem is the outbox entry of v for role: Create{Video} for the

@@ -53,6 +53,7 @@ func (s *Server) Close() error {
 		cancel()
 	}
 	s.running.Wait()
+	s.queued.close()
 	return nil
 }
 
@@ -101,6 +102,7 @@ func (s *Server) deliver(ctx context.Context, d Delivery) {
 	// Outcomes are recorded even when ctx ended mid-flight.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	defer s.queued.notify() // whatever the outcome, recorded by now
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("delivery panic", "id", d.ID, "panic", p)

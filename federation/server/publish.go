@@ -21,6 +21,7 @@ var ErrNotPublic = fmt.Errorf("video is not public")
 
 // PublishVideo enqueues the Create and the two Announces of a local video.
 func (s *Server) PublishVideo(ctx context.Context, uuid string) error {
+	s.LocalVideosChanged()
 	st, v, inboxes, err := s.prepare(ctx, uuid)
 	if err != nil {
 		return err
@@ -43,6 +44,7 @@ func (s *Server) PublishVideo(ctx context.Context, uuid string) error {
 // UpdateVideo enqueues Update{Video} after a local video changed (call it
 // once the Store holds the new version, with a newer Updated).
 func (s *Server) UpdateVideo(ctx context.Context, uuid string) error {
+	s.LocalVideosChanged() // even when it went private: it leaves the outbox
 	st, v, inboxes, err := s.prepare(ctx, uuid)
 	if err != nil {
 		return err
@@ -58,6 +60,7 @@ func (s *Server) UpdateVideo(ctx context.Context, uuid string) error {
 // DeleteVideo enqueues Delete of a video from the account. The video may
 // already be gone from the Store.
 func (s *Server) DeleteVideo(ctx context.Context, uuid string) error {
+	s.LocalVideosChanged()
 	st, err := s.currentSite(ctx)
 	if err != nil {
 		return err
@@ -131,6 +134,7 @@ func (s *Server) enqueue(ctx context.Context, act *federation.Activity, role str
 	if _, err := s.store.Enqueue(ctx, b, role, inboxes, s.now()); err != nil {
 		return fmt.Errorf("enqueue %s: %w", act.Type, err)
 	}
+	s.queued.notify()
 	s.poke()
 	return nil
 }

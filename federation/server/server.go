@@ -64,6 +64,17 @@ type Config struct {
 	// OnActivity, when set, is called after an inbox activity was verified
 	// and applied (events for the GUI; tests). It must not block.
 	OnActivity func(act *federation.Activity)
+	// OnQueueChange, when set, is called after the delivery queue changed:
+	// activities enqueued, or a delivery attempt finished (delivered,
+	// put back for a retry, dropped). Calls are coalesced: at most one per
+	// QueueChangeDelay, after the changes it reports (read QueueStats in
+	// it), so a fan-out to 1,000 inboxes makes a few calls, not thousands.
+	// It runs on its own goroutine with no lock held, one call at a time,
+	// and never after Close returns.
+	OnQueueChange func()
+	// QueueChangeDelay is how long changes gather before OnQueueChange;
+	// default 250 ms.
+	QueueChangeDelay time.Duration
 	// Version is the software version in NodeInfo and /api/v1/config.
 	Version string
 }
@@ -83,6 +94,7 @@ type Server struct {
 	keys      sync.Map // role → *rsa.PrivateKey
 	items     sync.Map // itemKey → federation.ObjectOrIRI (outbox entries)
 	itemCount atomic.Int64
+	outbox    outboxCache // served outbox bytes (outboxcache.go)
 	remote    *keyCache
 	inboxSem  chan struct{}
 	acceptMu  sync.Mutex
@@ -91,6 +103,7 @@ type Server struct {
 	breakerMu sync.Mutex // serialises breaker read-modify-writes
 
 	wake    chan struct{}
+	queued  *coalescer // OnQueueChange
 	runMu   sync.Mutex
 	cancel  context.CancelFunc
 	running sync.WaitGroup
@@ -137,6 +150,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.BreakerCooldown <= 0 {
 		cfg.BreakerCooldown = 5 * time.Minute
 	}
+	if cfg.QueueChangeDelay <= 0 {
+		cfg.QueueChangeDelay = 250 * time.Millisecond
+	}
 	if cfg.Version == "" {
 		cfg.Version = "0.1.0"
 	}
@@ -148,6 +164,7 @@ func New(cfg Config) (*Server, error) {
 		inboxSem: make(chan struct{}, cfg.InboxConcurrency),
 		accepted: map[string]time.Time{},
 		wake:     make(chan struct{}, 1),
+		queued:   newCoalescer(cfg.OnQueueChange, cfg.QueueChangeDelay),
 	}
 	s.client = federation.NewClient(federation.ClientOptions{
 		HTTP:         cfg.HTTPClient,
@@ -174,6 +191,7 @@ func (s *Server) Reload(ctx context.Context) error {
 		return err
 	}
 	s.site.Store(st)
+	s.outbox.invalidate()
 	return nil
 }
 
