@@ -48,6 +48,7 @@ type libraryScreen struct {
 	transferEmpty *widget.RichText
 	transferHead  fyne.CanvasObject
 	limits        *widget.RichText
+	seedToggle    *widget.Button // Pause seeding / Resume seeding, as in the tray
 	historyBox    *fyne.Container
 	historyEmpty  *widget.RichText
 	mine          *myVideos
@@ -86,6 +87,12 @@ func newLibraryScreen(u *UI) *libraryScreen {
 		u.settings.showWatching()
 	})
 	changeLimits.Importance = widget.LowImportance
+	s.seedToggle = widget.NewButtonWithIcon(pauseLabel(false), theme.MediaPauseIcon(), func() {
+		if u.tray != nil {
+			u.tray.togglePause()
+		}
+	})
+	s.seedToggle.Importance = widget.LowImportance
 	s.transferHead = section("Downloads & seeding")
 
 	s.historyBox = container.NewVBox()
@@ -101,7 +108,7 @@ func newLibraryScreen(u *UI) *libraryScreen {
 		s.mine.root,
 		widget.NewSeparator(),
 		s.transferHead,
-		border(nil, nil, nil, changeLimits, s.limits),
+		border(nil, nil, nil, container.NewHBox(s.seedToggle, changeLimits), s.limits),
 		s.transferEmpty, s.transferBox,
 		widget.NewSeparator(),
 		section("History"),
@@ -116,6 +123,18 @@ func newLibraryScreen(u *UI) *libraryScreen {
 }
 
 func (s *libraryScreen) relayout() { relayoutScroll(s.scroll) }
+
+// showSeedingPause shows the Pause seeding state on the toggle (the tray
+// calls it on every change).
+func (s *libraryScreen) showSeedingPause(paused, busy bool) {
+	s.seedToggle.SetText(pauseLabel(paused))
+	icon := theme.MediaPauseIcon()
+	if paused {
+		icon = theme.MediaPlayIcon()
+	}
+	s.seedToggle.SetIcon(icon)
+	setEnabled(s.seedToggle, !busy)
+}
 
 // show runs each time the screen shows: history and limits are read
 // again, the transfers listed now and then once a second.

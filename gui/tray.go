@@ -2,15 +2,12 @@ package gui
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/fourmi-app/fourmi/library"
 )
 
 // tray is the system tray menu: Show Fourmi, Pause seeding (Resume
@@ -25,8 +22,7 @@ type tray struct {
 	quit   *fyne.MenuItem
 	active bool // the app has a system tray: closing the window hides it
 
-	paused   []string // info-hashes that Pause seeding paused
-	isPaused bool
+	isPaused bool // seeding is paused (the library's stored state)
 	busy     bool // a pause or resume runs
 	told     bool // the user was told the window went to the tray
 }
@@ -46,6 +42,9 @@ func newTray(u *UI) *tray {
 // (desktop drivers), and makes closing the window hide it.
 func (u *UI) setupTray() {
 	u.tray = newTray(u)
+	if u.lib != nil {
+		u.tray.loadPause()
+	}
 	desk, ok := u.app.(desktop.App)
 	if !ok {
 		return // the test driver, mobile: closing the window quits
@@ -134,86 +133,82 @@ func (t *tray) hideWindow() {
 	}
 }
 
-// togglePause is "Pause seeding": every seeding torrent pauses; "Resume
-// seeding" resumes those (torrents the user paused stay paused).
+// loadPause reads the stored Pause seeding state (the label shows it from
+// the start) and follows its changes.
+func (t *tray) loadPause() {
+	u := t.u
+	ctx, cancel := context.WithTimeout(u.ctx, 2*time.Second)
+	paused, err := u.lib.SeedingPaused(ctx)
+	cancel()
+	if err != nil {
+		u.log.Warn("read the seeding pause", "err", err)
+	}
+	t.isPaused = paused
+	t.refresh()
+	unsub := u.lib.SubscribeSeedingPaused(func(paused bool) {
+		if u.ctx.Err() != nil {
+			return
+		}
+		u.do(func() {
+			t.isPaused = paused
+			t.refresh()
+		})
+	})
+	context.AfterFunc(u.ctx, unsub)
+}
+
+// togglePause is "Pause seeding" (no torrent uploads, kept across
+// restarts) and "Resume seeding" (the torrents the pause stopped seed
+// again; those the user paused stay paused). The Library screen's button
+// does the same.
 func (t *tray) togglePause() {
-	if t.busy || t.u.lib == nil {
+	u := t.u
+	if t.busy || u.lib == nil {
 		return
 	}
 	t.busy = true
-	t.pause.Disabled = true
-	t.menu.Refresh()
-	if t.isPaused {
-		hashes := t.paused
-		t.u.goRun(func(ctx context.Context) {
-			left, err := resumeSeeding(ctx, t.u.lib, hashes)
-			t.u.do(func() {
-				t.paused = left
-				t.done(len(left) > 0, "resume", err)
-			})
-		})
-		return
+	t.refresh()
+	pause := !t.isPaused
+	what := "resume"
+	if pause {
+		what = "pause"
 	}
-	t.u.goRun(func(ctx context.Context) {
-		paused, err := pauseSeeding(ctx, t.u.lib)
-		t.u.do(func() {
-			t.paused = append(t.paused, paused...)
-			t.done(len(t.paused) > 0 || err == nil, "pause", err)
+	u.goRun(func(ctx context.Context) {
+		var err error
+		if pause {
+			err = u.lib.PauseSeeding(ctx)
+		} else {
+			err = u.lib.ResumeSeeding(ctx)
+		}
+		paused, rerr := u.lib.SeedingPaused(ctx)
+		u.do(func() {
+			t.busy = false
+			if rerr == nil {
+				t.isPaused = paused
+			}
+			t.refresh()
+			if err != nil {
+				u.log.Warn(what+" seeding", "err", err)
+				u.notify(fyne.NewNotification("Could not "+what+" seeding", errorText(err)))
+			}
 		})
 	})
 }
 
-func (t *tray) done(paused bool, what string, err error) {
-	t.busy = false
-	t.isPaused = paused
-	t.pause.Label = "Pause seeding"
+// pauseLabel is the toggle's label for the state.
+func pauseLabel(paused bool) string {
 	if paused {
-		t.pause.Label = "Resume seeding"
+		return "Resume seeding"
 	}
-	t.pause.Disabled = false
+	return "Pause seeding"
+}
+
+// refresh shows the state in the menu and on the Library screen.
+func (t *tray) refresh() {
+	t.pause.Label = pauseLabel(t.isPaused)
+	t.pause.Disabled = t.busy
 	t.menu.Refresh()
-	if err != nil {
-		t.u.log.Warn(what+" seeding", "err", err)
-		t.u.notify(fyne.NewNotification("Could not "+what+" seeding", errorText(err)))
+	if t.u.library != nil {
+		t.u.library.showSeedingPause(t.isPaused, t.busy)
 	}
-}
-
-// pauseSeeding pauses every torrent that seeds, and returns their
-// info-hashes. The library has no "pause all": each is paused in turn.
-func pauseSeeding(ctx context.Context, lib *library.Library) ([]string, error) {
-	ts, err := lib.Transfers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var paused []string
-	var errs []error
-	for _, tr := range ts {
-		if tr.State != library.StateSeeding {
-			continue
-		}
-		if err := lib.PauseTransfer(ctx, tr.InfoHash); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", tr.Name, err))
-			continue
-		}
-		paused = append(paused, tr.InfoHash)
-	}
-	return paused, errors.Join(errs...)
-}
-
-// resumeSeeding resumes the torrents pauseSeeding paused, and returns
-// those it could not resume.
-func resumeSeeding(ctx context.Context, lib *library.Library, hashes []string) ([]string, error) {
-	var left []string
-	var errs []error
-	for _, h := range hashes {
-		err := lib.ResumeTransfer(ctx, h)
-		if errors.Is(err, library.ErrNotFound) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			left = append(left, h)
-			errs = append(errs, err)
-		}
-	}
-	return left, errors.Join(errs...)
 }

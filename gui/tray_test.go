@@ -22,8 +22,10 @@ func transferState(t *testing.T, lib *library.Library, ih string) library.Transf
 }
 
 // The tray menu does what it says, against real seeding torrents: Pause
-// seeding pauses every seeding torrent and turns into Resume seeding,
-// which resumes those (one the user had paused stays paused); Quit and
+// seeding pauses every seeding torrent in the library (stored: a new UI
+// starts with Resume seeding) and turns into Resume seeding, which the
+// Library screen's toggle also offers and which resumes those (one the
+// user had paused stays paused); Quit and
 // Ctrl+Q (also from a text entry) quit; hiding the window to the tray
 // tells the user once. The test driver has no tray, so closing there
 // closes (no intercept).
@@ -73,16 +75,34 @@ func TestTrayMenu(t *testing.T) {
 	if st := transferState(t, h.lib, a.InfoHash); st != library.StatePaused {
 		t.Fatalf("after Pause seeding: %s", st)
 	}
-	if len(tr.paused) != 1 || tr.paused[0] != a.InfoHash {
-		t.Fatalf("paused by the tray: %q", tr.paused)
+	if p, err := h.lib.SeedingPaused(ctx); err != nil || !p {
+		t.Fatalf("the library's pause after the tray's: %v %v", p, err)
+	}
+	// The Library screen's toggle shows the same state.
+	if got := u.library.seedToggle.Text; got != "Resume seeding" {
+		t.Errorf("the Library screen's toggle says %q", got)
 	}
 
-	tr.pause.Action()
+	// A new window on the same library starts with the stored state.
+	u2 := New(test.NewTempApp(t), h.lib, testLogger())
+	u2.do = h.loop.post
+	if u2.tray.pause.Label != "Resume seeding" || u2.library.seedToggle.Text != "Resume seeding" {
+		t.Errorf("a new UI on a paused library: tray %q, Library screen %q", u2.tray.pause.Label, u2.library.seedToggle.Text)
+	}
+
+	// Resumed from the Library screen's toggle: the tray follows.
+	test.Tap(u.library.seedToggle)
 	h.waitFor("Pause seeding", func() bool { return tr.pause.Label == "Pause seeding" && !tr.pause.Disabled })
 	h.waitFor("seeding again", func() bool { return transferState(t, h.lib, a.InfoHash) == library.StateSeeding })
 	if st := transferState(t, h.lib, b.InfoHash); st != library.StatePaused {
 		t.Errorf("the user's paused torrent was resumed: %s", st)
 	}
+	if got := u.library.seedToggle.Text; got != "Pause seeding" {
+		t.Errorf("the Library screen's toggle says %q after resuming", got)
+	}
+	// The other window learns the change from the library.
+	h.waitFor("the second UI's tray", func() bool { return u2.tray.pause.Label == "Pause seeding" })
+	u2.Close()
 	if n := notes.list(); len(n) != 0 {
 		t.Errorf("notifications without an error: %+v", n)
 	}

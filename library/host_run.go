@@ -45,9 +45,11 @@ type hostState struct {
 	known   map[[20]byte]bool
 	knownAt time.Time
 
-	subMu   sync.Mutex
-	subs    map[int]func(HostStatus)
-	nextSub int
+	subMu     sync.Mutex
+	subs      map[int]func(HostStatus)
+	nextSub   int
+	dirty     bool // a change not yet read by notifyHost
+	notifying bool // notifyHost runs
 }
 
 // host is the library's hosting state.
@@ -201,6 +203,9 @@ func (l *Library) startHost(ctx context.Context, c HostConfig) (err error) {
 		AllowLoopback:  c.AllowPrivateNetworks,
 		ManualApproval: c.ManualApproval,
 		OnActivity:     l.onHostActivity,
+		// Deliveries enqueued, done, retried or dropped: the queue in
+		// HostStatus changed (coalesced by the server).
+		OnQueueChange: l.hostChanged,
 	})
 	if err != nil {
 		return err
@@ -425,21 +430,45 @@ func fetchOwnActor(ctx context.Context, pub string) error {
 }
 
 // hostChanged sends the new HostStatus to the subscribers, in the
-// background.
+// background. Changes coalesce: one goroutine at a time reads the status
+// and hands it out, and reads it again when changes came in meanwhile, so
+// the last status a subscriber gets was read after the last change (never
+// an older one overtaking a newer).
 func (l *Library) hostChanged() {
 	h := l.host()
 	h.subMu.Lock()
-	n := len(h.subs)
-	h.subMu.Unlock()
-	if n == 0 || l.ctx.Err() != nil {
+	defer h.subMu.Unlock()
+	if len(h.subs) == 0 || l.ctx.Err() != nil {
 		return
 	}
-	l.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
-		defer cancel()
-		st, err := l.HostStatus(ctx)
-		if err != nil {
+	h.dirty = true
+	if h.notifying {
+		return
+	}
+	h.notifying = true
+	l.wg.Go(l.notifyHost)
+}
+
+// notifyHost is hostChanged's goroutine.
+func (l *Library) notifyHost() {
+	h := l.host()
+	for {
+		h.subMu.Lock()
+		if !h.dirty || len(h.subs) == 0 || l.ctx.Err() != nil {
+			h.notifying, h.dirty = false, false
+			h.subMu.Unlock()
 			return
+		}
+		h.dirty = false
+		h.subMu.Unlock()
+		ctx, cancel := context.WithTimeout(l.ctx, 5*time.Second)
+		st, err := l.HostStatus(ctx)
+		cancel()
+		if err != nil {
+			if l.ctx.Err() == nil {
+				l.log.Warn("hosting: reading the status", "err", err)
+			}
+			continue
 		}
 		h.subMu.Lock()
 		fns := make([]func(HostStatus), 0, len(h.subs))
@@ -450,7 +479,7 @@ func (l *Library) hostChanged() {
 		for _, fn := range fns {
 			fn(st)
 		}
-	})
+	}
 }
 
 // onHostActivity is the server's OnActivity hook: status for the GUI, and
@@ -459,7 +488,7 @@ func (l *Library) onHostActivity(act *federation.Activity) {
 	switch act.Type {
 	case federation.TypeAccept, federation.TypeReject:
 		l.onFollowAnswer(act)
-	case federation.TypeCreate, federation.TypeUndo:
+	case federation.TypeCreate, federation.TypeUpdate, federation.TypeUndo:
 		l.onMirrorActivity(act) // CacheFiles for our videos (subs_mirror.go)
 	}
 	l.hostChanged()

@@ -59,6 +59,11 @@ type Options struct {
 	// SubscriptionRequestGap is the least time between two polling
 	// requests overall (a polite global rate); default 2 s.
 	SubscriptionRequestGap time.Duration
+	// MirrorLifetime is how long a mirror's CacheFile is announced valid
+	// (its expires date); it is refreshed with Update{CacheFile} once less
+	// than half of it remains. Default 25 h (DefaultMirrorLifetime, as
+	// PeerTube's redundancy min_lifetime); tests use seconds.
+	MirrorLifetime time.Duration
 	// NATPMPGateway, when set ("127.0.0.1:5351"), is the only router that
 	// hosting's port mapping talks to: NAT-PMP at that address, with no
 	// UPnP discovery (it multicasts on the LAN) and no default-route

@@ -36,6 +36,7 @@ type watchState struct {
 	started   bool
 	closed    bool
 	cancel    context.CancelFunc // ends the manager and the background re-adds
+	runCtx    context.Context    // the background work's context, set by Start
 	poke      chan struct{}      // wakes the manager (SetSeedLimits)
 	playbacks map[*playback]struct{}
 
@@ -49,6 +50,8 @@ type watchState struct {
 	bases   map[string]counters
 
 	wg sync.WaitGroup // manager, playback followers, background re-adds
+
+	pause pauseState // Pause seeding's subscribers (seeding_pause.go)
 
 	host hostState // the mini-instance when hosting (host_run.go)
 	subs subsState // subscriptions' poller and feed subscribers (subs.go)
@@ -127,7 +130,7 @@ func (l *Library) Start(ctx context.Context) error {
 		return fmt.Errorf("library: starting BitTorrent: %w", err)
 	}
 	w.mu.Lock()
-	w.started, w.cancel = true, cancel
+	w.started, w.cancel, w.runCtx = true, cancel, runCtx
 	w.mu.Unlock()
 	l.log.Info("BitTorrent started", "addr", w.engine.ListenAddr())
 	// Hosting resumes (when it was on) before the kept torrents: their
@@ -202,8 +205,16 @@ func (l *Library) reconcile(ctx, runCtx context.Context) error {
 	for _, ih := range w.engine.Torrents() {
 		live[ih.String()] = true
 	}
+	held, err := l.holdOnStart(ctx, rows)
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
 		switch {
+		case held[r.infoHash]:
+			if live[r.infoHash] {
+				l.takeOut(r.infoHash)
+			}
 		case r.state == StatePaused || r.state == StateFinished:
 			if live[r.infoHash] {
 				l.takeOut(r.infoHash)
@@ -408,7 +419,11 @@ func (l *Library) seedTick(ctx context.Context) error {
 	ups := l.observe(rows)
 	now := l.now()
 	playing := l.playingSet()
-	var finish []string
+	sp, err := l.seedingPause(ctx)
+	if err != nil {
+		return err
+	}
+	var finish, hold []string
 	err = l.inTx(ctx, func(tx *sql.Tx) error {
 		for _, u := range ups {
 			r, st := u.row, u.stats
@@ -431,6 +446,14 @@ func (l *Library) seedTick(ctx context.Context) error {
 				state = StateFinished
 				finish = append(finish, r.infoHash)
 			}
+			// Seeding is paused: a complete torrent leaves the engine
+			// (paused, and remembered so that ResumeSeeding restores it),
+			// unless it is being played (it then leaves when the playback
+			// ends).
+			if state == StateSeeding && sp.Paused && !playing[r.infoHash] && (r.metainfo != nil || r.torrentURL != "" || r.magnet != "") {
+				state = StatePaused
+				hold = append(hold, r.infoHash)
+			}
 			// The row may have changed since it was read (a Play links a
 			// bare magnet to its video): only fill in, never go back.
 			if _, err := tx.ExecContext(ctx, `UPDATE transfers SET name = CASE WHEN name = '' THEN ? ELSE name END,
@@ -443,13 +466,21 @@ func (l *Library) seedTick(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		if len(hold) == 0 {
+			return nil
+		}
+		sp.Held = append(sp.Held, hold...)
+		return storeSeedingPause(ctx, tx, sp)
 	})
 	if err != nil {
 		return fmt.Errorf("saving transfers: %w", err)
 	}
 	for _, ih := range finish {
 		l.log.Info("seeding limits reached: transfer finished", "infohash", ih)
+		l.takeOut(ih)
+	}
+	for _, ih := range hold {
+		l.log.Info("seeding paused: transfer stopped", "infohash", ih)
 		l.takeOut(ih)
 	}
 	if lim.DiskBudget > 0 {

@@ -3,6 +3,7 @@ package library
 import (
 	"database/sql"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -179,5 +180,119 @@ func TestSubsHostingFeedAndMirror(t *testing.T) {
 	var n int
 	if err := b.db.QueryRowContext(ctx, "SELECT count(*) FROM mirrors").Scan(&n); err != nil && err != sql.ErrNoRows || n != 0 {
 		t.Fatalf("mirrors left: %d %v", n, err)
+	}
+}
+
+// A mirror's CacheFile expires after MirrorLifetime: B refreshes it with
+// Update{CacheFile} (same id, a later expires) before half of it is left,
+// A's inbox validates and accepts the Update and extends its record; once
+// B stops hosting (no more refreshes), A stops listing the mirror when it
+// expires.
+func TestSubsMirrorExpiryRefresh(t *testing.T) {
+	needFFmpeg(t)
+	ctx := testCtx(t)
+	a := subsHostLib(t)
+	ob := publishOpts(t.TempDir())
+	ob.SubscriptionRequestGap = time.Millisecond
+	ob.SeedCheckInterval = 200 * time.Millisecond
+	ob.MirrorLifetime = 6 * time.Second
+	if os.Getenv("FOURMI_LIBRARY_DEBUG") != "" {
+		ob.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	b := startPublishLib(t, ob)
+	ca := loopbackHost(t, "alice", "alice_videos")
+	cb := loopbackHost(t, "bob", "bob_channel")
+	startHosting(t, a, ca)
+	startHosting(t, b, cb)
+
+	v, err := publishWait(t, a, PublishRequest{File: genH264MP4(t, t.TempDir()), Meta: testMeta("Beavers at work")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.Subscribe(ctx, "alice_videos@"+strings.TrimPrefix(ca.PublicURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the video in B's feed", func() bool {
+		if err := b.RefreshSubscriptions(ctx); err != nil {
+			return false
+		}
+		feed, _ := b.Feed(ctx, 10)
+		return len(feed) == 1 && feed[0].Video.UUID == v.UUID
+	})
+	if err := b.SetMirrorLatest(ctx, sub.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	var first Mirror
+	waitFor(t, "A to record B's mirror with an expiry", func() bool {
+		ms, _ := a.MirroredBy(ctx, v.UUID)
+		if len(ms) != 1 || ms[0].Expires.IsZero() {
+			return false
+		}
+		first = ms[0]
+		return true
+	})
+	if d := time.Until(first.Expires); d > ob.MirrorLifetime+time.Second || d < -time.Second {
+		t.Fatalf("the announced mirror expires in %v, lifetime %v", d, ob.MirrorLifetime)
+	}
+	// The refresh: same CacheFile id, a later expiry, recorded by A.
+	var refreshed Mirror
+	waitFor(t, "A to record the refreshed expiry", func() bool {
+		ms, _ := a.MirroredBy(ctx, v.UUID)
+		if len(ms) != 1 || !ms[0].Expires.After(first.Expires) {
+			return false
+		}
+		refreshed = ms[0]
+		return true
+	})
+	if refreshed.CacheFile != first.CacheFile || refreshed.Actor != first.Actor || refreshed.FileURL != first.FileURL {
+		t.Fatalf("the refresh changed the mirror: %+v, was %+v", refreshed, first)
+	}
+	var (
+		recorded []byte
+		bExpires int64
+		stored   []byte
+	)
+	if err := a.db.QueryRowContext(ctx, "SELECT json FROM mirrored_by WHERE cache_file = ?", first.CacheFile).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	var cf federation.CacheFile
+	if err := json.Unmarshal(recorded, &cf); err != nil {
+		t.Fatal(err)
+	}
+	if err := federation.ValidateCacheFile(&cf, federation.ValidateOptions{AllowLocalhost: true}); err != nil {
+		t.Fatalf("the refreshed CacheFile: %v", err)
+	}
+	if err := b.db.QueryRowContext(ctx, "SELECT expires, cache_file FROM mirrors WHERE video_uuid = ?", v.UUID).Scan(&bExpires, &stored); err != nil {
+		t.Fatal(err)
+	}
+	// B keeps the renewed CacheFile for its Undo.
+	var create federation.Activity
+	if err := json.Unmarshal(stored, &create); err != nil {
+		t.Fatal(err)
+	}
+	var kept federation.CacheFile
+	if err := json.Unmarshal(create.Object.Raw, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if exp, err := time.Parse(time.RFC3339, kept.Expires); err != nil || exp.Before(refreshed.Expires) || fromMS(bExpires).Before(refreshed.Expires) {
+		t.Fatalf("B's stored mirror: expires %s (%v), column %v; A has %v", kept.Expires, err, fromMS(bExpires), refreshed.Expires)
+	}
+
+	// No more refreshes: A stops listing the mirror once it expired.
+	if err := b.StopHosting(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the expired mirror out of A's list", func() bool {
+		ms, _ := a.MirroredBy(ctx, v.UUID)
+		return len(ms) == 0
+	})
+	if time.Now().Before(refreshed.Expires) {
+		// The last refresh may have landed after the one read above.
+		var n int
+		a.db.QueryRowContext(ctx, "SELECT count(*) FROM mirrored_by WHERE expires > ?", ms(time.Now())).Scan(&n)
+		if n != 0 {
+			t.Fatal("A dropped a mirror before it expired")
+		}
 	}
 }

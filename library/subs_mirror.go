@@ -23,8 +23,22 @@ import (
 // to the video's origin with Create{CacheFile} from the instance actor, as
 // PeerTube's redundancy does, pointing at /static/redundancy/FILE on this
 // instance (served from the downloaded file); an evicted or released
-// mirror is withdrawn with Undo. Received CacheFiles for our own videos are
-// recorded (MirroredBy).
+// mirror is withdrawn with Undo. Each CacheFile expires after
+// MirrorLifetime; the poller refreshes it with Update{CacheFile} (same id,
+// new expires) once less than half of it remains, as PeerTube refreshes
+// its redundancies. Received CacheFiles for our own videos are recorded
+// (MirroredBy) until they expire, Update extending them.
+
+// DefaultMirrorLifetime is a mirror's announced lifetime unless configured.
+const DefaultMirrorLifetime = 25 * time.Hour
+
+// mirrorLifetime is the configured lifetime of an announced mirror.
+func (l *Library) mirrorLifetime() time.Duration {
+	if l.opt.MirrorLifetime > 0 {
+		return l.opt.MirrorLifetime
+	}
+	return DefaultMirrorLifetime
+}
 
 // Mirror is a remote instance's announced copy of one of our videos.
 type Mirror struct {
@@ -32,7 +46,8 @@ type Mirror struct {
 	Actor     string // who mirrors it
 	FileURL   string // where the copy is served
 	VideoURL  string
-	Received  time.Time
+	Received  time.Time // the last Create or Update
+	Expires   time.Time // zero when the CacheFile has no expiry
 }
 
 // syncMirrors downloads the latest MirrorLatest videos of a subscription
@@ -124,17 +139,18 @@ func (l *Library) mirror(ctx context.Context, sub Subscription, uuid string) err
 // mirrorFileName is the file name a mirror is served under.
 func mirrorFileName(uuid string, res int) string { return fmt.Sprintf("%s-%d.mp4", uuid, res) }
 
-// cacheFileFor is the CacheFile announcing our copy of file f of v; its id
-// has PeerTube's shape (/redundancy/videos/UUID/RESOLUTION[-FPS]).
-func cacheFileFor(base string, v Video, f VideoFile) *federation.CacheFile {
+// cacheFileFor is the CacheFile announcing our copy of file f of v until
+// expires; its id has PeerTube's shape (/redundancy/videos/UUID/RESOLUTION[-FPS]).
+func cacheFileFor(base string, v Video, f VideoFile, expires time.Time) *federation.CacheFile {
 	id := fmt.Sprintf("%s/redundancy/videos/%s/%d", base, v.UUID, f.Resolution)
 	if fps := int(math.Round(f.FPS)); fps > 0 {
 		id += fmt.Sprintf("-%d", fps)
 	}
 	return &federation.CacheFile{
-		ID:     id,
-		Type:   federation.TypeCacheFile,
-		Object: v.URL,
+		ID:      id,
+		Type:    federation.TypeCacheFile,
+		Object:  v.URL,
+		Expires: isoTime(expires),
 		URL: federation.Link{Type: federation.TypeLink, MediaType: federation.MediaTypeMP4,
 			Href: base + "/static/redundancy/" + mirrorFileName(v.UUID, f.Resolution), Height: f.Resolution,
 			Size: f.Size, FPS: int(math.Round(f.FPS))},
@@ -162,7 +178,8 @@ func (l *Library) announceMirror(ctx context.Context, sub Subscription, uuid str
 	if f.Size == 0 {
 		return fmt.Errorf("%s: no web video file of %dp to announce", uuid, tr.Resolution)
 	}
-	cf := cacheFileFor(in.BaseURL, v, f)
+	expires := l.now().Add(l.mirrorLifetime())
+	cf := cacheFileFor(in.BaseURL, v, f, expires)
 	if err := federation.ValidateCacheFile(cf, federation.ValidateOptions{AllowLocalhost: true}); err != nil {
 		return err
 	}
@@ -186,13 +203,18 @@ func (l *Library) announceMirror(ctx context.Context, sub Subscription, uuid str
 	if actor.Endpoints != nil && actor.Endpoints.SharedInbox != "" {
 		inbox = actor.Endpoints.SharedInbox
 	}
-	return l.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE mirrors SET cache_file = ?, inbox = ? WHERE video_uuid = ?", b, inbox, uuid); err != nil {
+	err = l.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE mirrors SET cache_file = ?, inbox = ?, expires = ? WHERE video_uuid = ?",
+			b, inbox, ms(expires), uuid); err != nil {
 			return err
 		}
 		_, err := enqueueTx(ctx, tx, b, server.RoleInstance, []string{inbox}, l.now(), l.now())
 		return err
 	})
+	if err == nil {
+		l.kickPoller() // it plans the refresh before the expiry
+	}
+	return err
 }
 
 // releaseMirrors releases the mirrors of a subscription except the videos
@@ -352,8 +374,9 @@ func (l *Library) serveMirror(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }
 
-// onMirrorActivity records Create{CacheFile} and Undo{Create{CacheFile}}
-// received for our own videos (the server verified the signature).
+// onMirrorActivity records Create{CacheFile}, Update{CacheFile} (a new
+// expiry) and Undo{Create{CacheFile}} received for our own videos (the
+// server verified the signature).
 func (l *Library) onMirrorActivity(act *federation.Activity) {
 	create := act
 	undo := act.Type == federation.TypeUndo
@@ -364,7 +387,8 @@ func (l *Library) onMirrorActivity(act *federation.Activity) {
 		}
 		create = inner
 	}
-	if create.Type != federation.TypeCreate || create.Object.Type != federation.TypeCacheFile || create.ActorIRI() != act.ActorIRI() {
+	if (create.Type != federation.TypeCreate && create.Type != federation.TypeUpdate) || (undo && create.Type != federation.TypeCreate) ||
+		create.Object.Type != federation.TypeCacheFile || create.ActorIRI() != act.ActorIRI() {
 		return
 	}
 	var cf federation.CacheFile
@@ -383,30 +407,43 @@ func (l *Library) onMirrorActivity(act *federation.Activity) {
 			return
 		}
 	}
+	var expires int64
+	if cf.Expires != "" {
+		t, err := time.Parse(time.RFC3339, cf.Expires)
+		if err != nil {
+			l.log.Info("hosting: CacheFile with an unreadable expiry", "actor", act.ActorIRI(), "expires", cf.Expires)
+			return
+		}
+		expires = ms(t)
+	}
 	err := l.inTx(ctx, func(tx *sql.Tx) error {
 		if undo {
 			_, err := tx.ExecContext(ctx, "DELETE FROM mirrored_by WHERE cache_file = ? AND actor = ?", cf.ID, act.ActorIRI())
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO mirrored_by (cache_file, actor, video_url, file_url, json, received)
-			SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM local_videos lv JOIN host_instance hi
+		// An Update of a mirror recorded for another actor changes nothing.
+		_, err := tx.ExecContext(ctx, `INSERT INTO mirrored_by (cache_file, actor, video_url, file_url, json, received, expires)
+			SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM local_videos lv JOIN host_instance hi
 				ON ? = hi.base_url || '/videos/watch/' || lv.uuid)
-			ON CONFLICT (cache_file) DO UPDATE SET file_url = excluded.file_url, json = excluded.json, received = excluded.received`,
-			cf.ID, act.ActorIRI(), cf.Object, cf.URL.Href, []byte(create.Object.Raw), ms(l.now()), cf.Object)
+			ON CONFLICT (cache_file) DO UPDATE SET file_url = excluded.file_url, json = excluded.json,
+				received = excluded.received, expires = excluded.expires
+				WHERE mirrored_by.actor = excluded.actor`,
+			cf.ID, act.ActorIRI(), cf.Object, cf.URL.Href, []byte(create.Object.Raw), ms(l.now()), expires, cf.Object)
 		return err
 	})
 	if err != nil {
 		l.log.Error("hosting: recording a mirror", "err", err)
 		return
 	}
-	l.log.Info("hosting: mirror announced", "undo", undo, "actor", act.ActorIRI(), "video", cf.Object)
+	l.log.Info("hosting: mirror announced", "type", create.Type, "undo", undo, "actor", act.ActorIRI(), "video", cf.Object, "expires", cf.Expires)
 }
 
 // MirroredBy lists the mirrors other instances announced for one of our
-// videos (by UUID).
+// videos (by UUID); expired ones (not refreshed in time) are left out.
 func (l *Library) MirroredBy(ctx context.Context, uuid string) ([]Mirror, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT m.cache_file, m.actor, m.file_url, m.video_url, m.received FROM mirrored_by m
-		JOIN host_instance hi ON m.video_url = hi.base_url || '/videos/watch/' || ? ORDER BY m.received`, strings.ToLower(uuid))
+	rows, err := l.db.QueryContext(ctx, `SELECT m.cache_file, m.actor, m.file_url, m.video_url, m.received, m.expires FROM mirrored_by m
+		JOIN host_instance hi ON m.video_url = hi.base_url || '/videos/watch/' || ?
+		WHERE m.expires = 0 OR m.expires > ? ORDER BY m.received`, strings.ToLower(uuid), ms(l.now()))
 	if err != nil {
 		return nil, fmt.Errorf("library: %w", err)
 	}
@@ -414,14 +451,122 @@ func (l *Library) MirroredBy(ctx context.Context, uuid string) ([]Mirror, error)
 	var out []Mirror
 	for rows.Next() {
 		var (
-			m Mirror
-			t int64
+			m     Mirror
+			t, ex int64
 		)
-		if err := rows.Scan(&m.CacheFile, &m.Actor, &m.FileURL, &m.VideoURL, &t); err != nil {
+		if err := rows.Scan(&m.CacheFile, &m.Actor, &m.FileURL, &m.VideoURL, &t, &ex); err != nil {
 			return nil, err
 		}
-		m.Received = fromMS(t)
+		m.Received, m.Expires = fromMS(t), fromMS(ex)
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// isoTime is t as PeerTube writes dates (ISO 8601, UTC, milliseconds).
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// nextMirrorRefresh is when the earliest announced mirror needs its
+// Update{CacheFile} (half its lifetime before it expires).
+func (l *Library) nextMirrorRefresh(ctx context.Context) (time.Time, bool) {
+	var next sql.NullInt64
+	err := l.db.QueryRowContext(ctx, `SELECT min(expires) FROM mirrors
+		WHERE released = 0 AND expires > 0 AND cache_file IS NOT NULL AND inbox <> ''`).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false
+	}
+	return fromMS(next.Int64).Add(-l.mirrorLifetime() / 2), true
+}
+
+// refreshMirrors sends Update{CacheFile} with a new expiry for the
+// announced mirrors that have less than half their lifetime left (while
+// hosting: the instance actor signs it), and stores the new CacheFile (so
+// that the Undo carries it).
+func (l *Library) refreshMirrors(ctx context.Context) error {
+	if l.hostServer() == nil {
+		return nil
+	}
+	now := l.now()
+	lifetime := l.mirrorLifetime()
+	rows, err := l.db.QueryContext(ctx, `SELECT video_uuid, cache_file, inbox FROM mirrors
+		WHERE released = 0 AND expires > 0 AND cache_file IS NOT NULL AND inbox <> '' AND expires <= ?
+		ORDER BY expires`, ms(now.Add(lifetime/2)))
+	if err != nil {
+		return err
+	}
+	type due struct {
+		uuid, inbox string
+		create      []byte
+	}
+	var dues []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.uuid, &d.create, &d.inbox); err != nil {
+			rows.Close()
+			return err
+		}
+		dues = append(dues, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range dues {
+		if err := l.refreshMirror(ctx, d.uuid, d.create, d.inbox, now.Add(lifetime)); err != nil {
+			errs = append(errs, fmt.Errorf("refreshing the mirror of %s: %w", d.uuid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// refreshMirror sends one Update{CacheFile} expiring at expires.
+func (l *Library) refreshMirror(ctx context.Context, uuid string, stored []byte, inbox string, expires time.Time) error {
+	var create federation.Activity
+	if err := json.Unmarshal(stored, &create); err != nil {
+		return err
+	}
+	var cf federation.CacheFile
+	if err := json.Unmarshal(create.Object.Raw, &cf); err != nil {
+		return err
+	}
+	cf.Expires = isoTime(expires)
+	if err := federation.ValidateCacheFile(&cf, federation.ValidateOptions{AllowLocalhost: true}); err != nil {
+		return err
+	}
+	actor := create.ActorIRI()
+	// PeerTube's Update id: the object's, /updates/ and the change's date.
+	update, err := federation.NewUpdate(cf.ID+"/updates/"+isoTime(l.now()), actor, &cf, federation.IRIs{federation.Public}, nil)
+	if err != nil {
+		return err
+	}
+	ub, err := json.Marshal(update)
+	if err != nil {
+		return err
+	}
+	// The stored Create carries the new expiry: the Undo embeds it.
+	renewed, err := federation.NewCreate(create.ID, actor, &cf, federation.IRIs{federation.Public}, nil)
+	if err != nil {
+		return err
+	}
+	cb, err := json.Marshal(renewed)
+	if err != nil {
+		return err
+	}
+	err = l.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE mirrors SET cache_file = ?, expires = ? WHERE video_uuid = ? AND released = 0",
+			cb, ms(expires), uuid)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // released meanwhile
+		}
+		_, err = enqueueTx(ctx, tx, ub, server.RoleInstance, []string{inbox}, l.now(), l.now())
+		return err
+	})
+	if err == nil {
+		l.log.Info("subscriptions: mirror refreshed", "uuid", uuid, "expires", cf.Expires)
+	}
+	return err
 }

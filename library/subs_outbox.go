@@ -22,10 +22,12 @@ func (l *Library) pollOutbox(ctx context.Context, sub subRow) error {
 		return err
 	}
 	var (
-		vs   []Video
-		n    int
-		errs []error
+		vs     []Video
+		n      int
+		errs   []error
+		broken bool // the listing stopped on an error: not a full page
 	)
+	ls := &pollListing{byURL: true, complete: true}
 	for it, err := range c.GetCollection(ctx, sub.outbox) {
 		if err != nil {
 			if errors.Is(err, federation.ErrNotFound) || errors.Is(err, federation.ErrGone) {
@@ -39,9 +41,11 @@ func (l *Library) pollOutbox(ctx context.Context, sub subRow) error {
 				return l.recordPoll(ctx, sub, pollOutcome{err: err})
 			}
 			errs = append(errs, err)
+			broken = true
 			break
 		}
 		if n++; n > pollCount {
+			ls.complete = false
 			break
 		}
 		var act federation.Activity
@@ -68,6 +72,7 @@ func (l *Library) pollOutbox(ctx context.Context, sub subRow) error {
 		if iri == "" || !strings.HasPrefix(iri, "http") {
 			continue
 		}
+		ls.keys = append(ls.keys, iri)
 		var known bool
 		if err := l.db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM videos WHERE url = ?)", iri).Scan(&known); err != nil {
 			return err
@@ -94,5 +99,9 @@ func (l *Library) pollOutbox(ctx context.Context, sub subRow) error {
 	if len(errs) > 0 {
 		l.log.Info("subscriptions: outbox items skipped", "actor", sub.Actor, "err", errors.Join(errs...))
 	}
-	return l.recordPoll(ctx, sub, pollOutcome{videos: vs})
+	out := pollOutcome{videos: vs}
+	if !broken {
+		out.listing = ls
+	}
+	return l.recordPoll(ctx, sub, out)
 }

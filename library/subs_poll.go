@@ -64,9 +64,18 @@ func (l *Library) runSubscriptions(ctx context.Context) {
 			first = false
 			l.syncAllMirrors(ctx)
 		}
+		// Announced mirrors whose CacheFile nears its expiry (subs_mirror.go).
+		refreshErr := l.refreshMirrors(ctx)
+		if refreshErr != nil && ctx.Err() == nil {
+			l.log.Error("subscriptions: refreshing mirrors", "err", refreshErr)
+		}
 		wait := time.Minute
 		if next, ok := l.nextDue(ctx); ok {
 			wait = min(max(next.Sub(l.now()), time.Second), time.Minute)
+		}
+		// (Not hosting, or failing: the minute's round retries.)
+		if next, ok := l.nextMirrorRefresh(ctx); ok && refreshErr == nil && l.hostServer() != nil {
+			wait = min(max(next.Sub(l.now()), time.Second), wait)
 		}
 		if !t.Stop() {
 			select {
@@ -269,6 +278,7 @@ func (l *Library) pollSub(ctx context.Context, sub subRow) error {
 	}
 	resolve := instanceResolver(pc)
 	var vs []Video
+	ls := &pollListing{complete: *page.Total <= len(*page.Data)}
 	for _, raw := range *page.Data {
 		var pv peertube.Video
 		if json.Unmarshal(raw, &pv) != nil || !uuidRE.MatchString(strings.ToLower(pv.UUID)) || pv.Name == "" {
@@ -277,8 +287,12 @@ func (l *Library) pollSub(ctx context.Context, sub subRow) error {
 		v := convertVideo(pv, sub.Host, resolve)
 		v.UUID = strings.ToLower(v.UUID)
 		vs = append(vs, v)
+		ls.keys = append(ls.keys, v.UUID)
 	}
-	out := pollOutcome{videos: vs, etag: rh.Get("ETag"), lastModified: rh.Get("Last-Modified"), fresh: true}
+	if len(ls.keys) < len(*page.Data) {
+		ls.complete = false // odd items: their videos are unknown
+	}
+	out := pollOutcome{videos: vs, etag: rh.Get("ETag"), lastModified: rh.Get("Last-Modified"), fresh: true, listing: ls}
 	return l.recordPoll(ctx, sub, out)
 }
 
@@ -290,6 +304,9 @@ type pollOutcome struct {
 	missing            bool  // 404/410
 	transient          bool  // rate-limited: not the subscription's fault
 	err                error // the failure, nil when fine
+	// listing is what the poll listed (nil: not a full answer), to
+	// notice deleted videos (subs_vanish.go).
+	listing *pollListing
 }
 
 // recordPoll stores a poll's outcome: videos into the catalog and the feed
@@ -376,6 +393,9 @@ func (l *Library) recordPoll(ctx context.Context, sub subRow, o pollOutcome) err
 		l.log.Debug("subscriptions: polled", "actor", sub.Actor, "videos", len(o.videos), "new", len(news))
 	}
 	l.announceNew(ctx, sub.ID, news)
+	if o.err == nil && o.listing != nil {
+		l.checkVanished(ctx, sub, *o.listing)
+	}
 	if len(o.videos) > 0 && sub.MirrorLatest > 0 {
 		if err := l.syncMirrors(ctx, sub.ID); err != nil {
 			l.log.Error("subscriptions: mirroring", "actor", sub.Actor, "err", err)

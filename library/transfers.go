@@ -525,6 +525,11 @@ func (l *Library) PauseTransfer(ctx context.Context, infoHash string) error {
 		return fmt.Errorf("library: %w", err)
 	}
 	if r.state == StatePaused {
+		// Paused by Pause seeding, now by the user too: ResumeSeeding
+		// leaves it paused.
+		if err := l.inTx(ctx, func(tx *sql.Tx) error { return l.unholdTx(ctx, tx, ih) }); err != nil {
+			return fmt.Errorf("library: pausing %s: %w", r.name, err)
+		}
 		return nil
 	}
 	if err := l.keepMetainfo(ctx, r); err != nil {
@@ -572,6 +577,8 @@ func (l *Library) saveLiveTotals(ctx context.Context, r transferRow) error {
 
 // ResumeTransfer undoes PauseTransfer (and lets a finished one seed again:
 // the ratio and time limits no longer stop it; the disk budget still applies).
+// While seeding is paused, a complete transfer is not resumed
+// (ErrSeedingPaused); an incomplete one downloads.
 func (l *Library) ResumeTransfer(ctx context.Context, infoHash string) error {
 	ih, err := normInfoHash(infoHash)
 	if err != nil {
@@ -586,6 +593,13 @@ func (l *Library) ResumeTransfer(ctx context.Context, infoHash string) error {
 	}
 	if r.state.active() {
 		return nil
+	}
+	if r.size > 0 && r.completed >= r.size {
+		if paused, err := l.SeedingPaused(ctx); err != nil {
+			return err
+		} else if paused {
+			return fmt.Errorf("%w: %s stays paused", ErrSeedingPaused, r.name)
+		}
 	}
 	_, err = l.startTransfer(ctx, newTransfer{videoUUID: r.videoUUID, resolution: r.resolution, name: r.name,
 		size: r.size, src: r.source()})
