@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Pieces read from a web seed response: hashed, written, marked complete;
@@ -127,8 +129,31 @@ func TestStreamFetchesDirectly(t *testing.T) {
 // With a peer connected, the stream fetches only directSpan itself and the
 // peer delivers the rest: the instance's bandwidth is saved.
 func TestStreamLeavesTheRestToPeers(t *testing.T) {
+	// Which source wins a piece is a race per piece; on a loaded machine a
+	// peer connection slow to get going can lose a whole run to the web
+	// seed. A second run must then show the split; a stream that does not
+	// leave the rest to peers fails both.
+	const size = 4 << 20
+	for attempt := 1; ; attempt++ {
+		web, peers := streamWithPeer(t, size)
+		t.Logf("attempt %d: %d bytes from the web seed, %d from the peer", attempt, web, peers)
+		// The stream keeps directSpan ahead of the player itself (a moving
+		// window, so somewhat more in all); the peer fills the rest.
+		// Without a peer the web seed would deliver all 4 MiB.
+		if web <= size/2 && peers >= size/2 {
+			return
+		}
+		if attempt == 2 {
+			t.Fatalf("%d bytes from the web seed, %d from the peer; want the peer to deliver most", web, peers)
+		}
+	}
+}
+
+// streamWithPeer plays a torrent with a web seed and a seeding peer, and
+// returns the bytes each delivered.
+func streamWithPeer(t *testing.T, size int) (fromWeb, fromPeers int64) {
 	dir := t.TempDir()
-	path, data := randomFile(t, dir, "big.mp4", 4<<20)
+	path, data := randomFile(t, dir, "big.mp4", size)
 	const pl = 16 << 10
 	srv := newSeedServer(t, "big.mp4", data)
 	tbSeed, ih := makeTorrent(t, path, pl)
@@ -161,18 +186,37 @@ func TestStreamLeavesTheRestToPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, body := httpGet(t, u, "", "")
-	if resp.StatusCode != 200 || string(body) != string(data) {
+	// A player: the first MiB as fast as it comes, then at its bitrate
+	// (1 MiB/s, below the peer's 2 MiB/s).
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
 		t.Fatalf("stream: %s", resp.Status)
 	}
-	s := mustStats(t, e, ih)
-	// The stream keeps directSpan ahead of the player itself (a moving
-	// window, so somewhat more in all); the peer fills the rest. Without a
-	// peer the web seed would deliver all 4 MiB.
-	if s.BytesFromWebSeeds > int64(len(data))/2 || s.BytesFromPeers < int64(len(data))/2 {
-		t.Errorf("%d bytes from the web seed, %d from the peer; want the peer to deliver most", s.BytesFromWebSeeds, s.BytesFromPeers)
+	body := make([]byte, 0, len(data))
+	buf := make([]byte, 64<<10)
+	lim := rate.NewLimiter(rate.Limit(1<<20), 64<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		body = append(body, buf[:n]...)
+		if len(body) > 1<<20 {
+			lim.WaitN(waitCtx(t), n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
 	}
-	t.Logf("%d bytes from the web seed, %d from the peer", s.BytesFromWebSeeds, s.BytesFromPeers)
+	if !bytes.Equal(body, data) {
+		t.Fatalf("stream: %d bytes, not the file", len(body))
+	}
+	s := mustStats(t, e, ih)
+	return s.BytesFromWebSeeds, s.BytesFromPeers
 }
 
 // After StreamGrace with no player, the web seed downloads the file.
@@ -195,9 +239,15 @@ func TestStreamGraceThenDownload(t *testing.T) {
 	checkFile(t, e, ih, video)
 	// The grace's hold was in place before anacrolix could start a request:
 	// none was cut, so the web seed was never suspended.
-	if st := webSeedStatus(t, e, ih); strings.Contains(st, "last crime") {
+	if st := webSeedStatus(t, e, ih); punished(st) {
 		t.Errorf("the web seed was punished during the grace:\n%s", st)
 	}
+}
+
+// punished reports whether anacrolix's status shows a web seed suspended
+// (after a request that failed).
+func punished(status string) bool {
+	return strings.Contains(status, "last crime") || strings.Contains(status, "suspended")
 }
 
 // A player streaming from a corrupt web seed gets no bad byte: the seed is
@@ -296,7 +346,7 @@ func TestStreamStopsBackgroundWebSeedRequests(t *testing.T) {
 	}
 	// anacrolix cancelled those requests itself: the web seed is not
 	// suspended (for a minute) as it is after a request that failed.
-	if st := webSeedStatus(t, e, ih); strings.Contains(st, "last crime") || strings.Contains(st, "suspended") {
+	if st := webSeedStatus(t, e, ih); punished(st) {
 		t.Errorf("the web seed was punished for the player's start:\n%s", st)
 	}
 }
