@@ -125,19 +125,21 @@ func (l *Library) Start(ctx context.Context) error {
 		return fmt.Errorf("library: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(l.ctx)
+	// Hosting resumes (when it was on) before BitTorrent: the engine
+	// re-adds its cached torrents as it starts, and their first announce
+	// goes to this instance's own tracker, which must be listening, or the
+	// origin misses its own swarm until anacrolix retries a minute later
+	// (found by make bench-swarm). Hosting needs nothing of the engine.
+	l.startHostIfEnabled(ctx)
 	if err := w.engine.Start(runCtx); err != nil {
 		cancel()
+		l.stopHost()
 		return fmt.Errorf("library: starting BitTorrent: %w", err)
 	}
 	w.mu.Lock()
 	w.started, w.cancel, w.runCtx = true, cancel, runCtx
 	w.mu.Unlock()
 	l.log.Info("BitTorrent started", "addr", w.engine.ListenAddr())
-	// Hosting resumes (when it was on) before the kept torrents: their
-	// first announce goes to this instance's own tracker, which must be
-	// listening, or the origin misses its own swarm until the next
-	// announce, a minute or more later (host_run.go).
-	l.startHostIfEnabled(ctx)
 	if err := l.reconcile(ctx, runCtx); err != nil {
 		l.log.Error("resuming transfers", "err", err)
 	}
