@@ -502,7 +502,14 @@ func (l *Library) newTracker(c HostConfig) (*tracker.Tracker, error) {
 	ip := net.ParseIP(host)
 	behindProxy := c.Domain == "" && (host == "localhost" || (ip != nil && ip.IsLoopback()))
 	return tracker.New(tracker.Config{
-		Known:  l.knownInfoHash,
+		Known: l.knownInfoHash,
+		// This library's own seed of its videos is not handed out: viewers
+		// get the web seed for what no other viewer has (see
+		// tracker.Config.Unlisted and BENCHMARKS.md).
+		Unlisted: func(id [20]byte) bool {
+			own, ok := l.watch.engine.PeerID()
+			return ok && id == own
+		},
 		Logger: l.opt.Logger,
 		// Listening on loopback with plain HTTP means a reverse proxy on
 		// this machine forwards the requests: the client's address is in

@@ -305,6 +305,17 @@ func (e *Engine) ListenAddr() string {
 	return e.listenAddrLocked()
 }
 
+// PeerID is the engine's BitTorrent peer id, as it announces to trackers;
+// false before Start and after Close.
+func (e *Engine) PeerID() ([20]byte, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state != stateStarted {
+		return [20]byte{}, false
+	}
+	return e.cl.PeerID(), true
+}
+
 func (e *Engine) listenAddrLocked() string {
 	host, _, _ := splitListenAddr(e.cfg.ListenAddr)
 	return net.JoinHostPort(host, fmt.Sprint(e.cl.LocalPort()))

@@ -127,6 +127,7 @@ func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		leftSaid: q.Has("left"),
 		event:    event,
 		listable: t.listable(peerIP),
+		unlisted: t.unlisted(id),
 	}
 
 	t.log.Debug("announce", "infohash", fmt.Sprintf("%x", ih), "peer", addr, "event", event,
@@ -144,7 +145,7 @@ func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request) {
 		now := t.now()
 		sw.update(a, now, &t.cfg)
 		st = sw.stats()
-		if event != "stopped" {
+		if event != "stopped" && !a.unlisted {
 			peers = sw.pick(numWant, a.key, false, a.complete)
 		}
 	}
@@ -310,6 +311,11 @@ func (t *Tracker) listable(a netip.Addr) bool {
 		return t.cfg.AllowLoopbackPeers
 	}
 	return true
+}
+
+// unlisted reports whether peer_id id is the instance's own seed.
+func (t *Tracker) unlisted(id [20]byte) bool {
+	return t.cfg.Unlisted != nil && t.cfg.Unlisted(id)
 }
 
 func (t *Tracker) isClosed() bool {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -373,5 +374,31 @@ func TestStartRunsTheJanitor(t *testing.T) {
 func TestNewNeedsKnown(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New without Known succeeded")
+	}
+}
+
+// The instance's own seed (Config.Unlisted) is counted but handed to
+// nobody, and is handed nobody itself; other seeds are listed as usual.
+func TestOwnSeedUnlisted(t *testing.T) {
+	own := fmt.Sprintf("%-20.20s", "origin")
+	tr, srv, _ := newTestTracker(t, func(c *Config) {
+		c.Unlisted = func(id [20]byte) bool { return string(id[:]) == own }
+	})
+	mustOK(t, announce(t, srv, params(ihA, "leecher1", 6882, 100, "ip", "10.0.0.2", "event", "started")))
+	r := mustOK(t, announce(t, srv, params(ihA, "origin", 6881, 0, "ip", "10.0.0.1", "event", "started")))
+	if p := r["peers"].(string); p != "" {
+		t.Errorf("the own seed got peers %v, want none", compactPeers(t, p, 6))
+	}
+	mustOK(t, announce(t, srv, params(ihA, "viewer", 6884, 0, "ip", "10.0.0.4", "event", "started")))
+	r = mustOK(t, announce(t, srv, params(ihA, "leecher2", 6883, 100, "ip", "10.0.0.3")))
+	got := compactPeers(t, r["peers"].(string), 6)
+	if len(got) != 2 || slices.Contains(got, "10.0.0.1:6881") {
+		t.Errorf("a leecher got %v, want the other leecher and the viewer's seed, not the own seed", got)
+	}
+	if c, i := num(t, r, "complete"), num(t, r, "incomplete"); c != 2 || i != 2 {
+		t.Errorf("complete/incomplete = %d/%d, want 2/2 (the own seed counted)", c, i)
+	}
+	if st := tr.Stats(ihA); st.Complete != 2 {
+		t.Errorf("Stats = %+v, want the own seed among 2 complete", st)
 	}
 }

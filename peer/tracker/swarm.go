@@ -15,6 +15,7 @@ type peer struct {
 	ip       netip.Addr     // the client's address, for the per-IP cap
 	ws       *wsConn        // WebSocket peers
 	complete bool           // a seeder
+	unlisted bool           // the instance's own seed (Config.Unlisted)
 	expires  time.Time
 }
 
@@ -35,6 +36,7 @@ type announcement struct {
 	leftSaid bool    // left was given; if not, a listed peer keeps its state
 	event    string  // "", "started", "stopped", "completed", "paused"
 	listable bool    // the address may be given to others
+	unlisted bool    // counted, but neither given to others nor given any
 }
 
 // expire drops peers that have not announced within their TTL.
@@ -99,7 +101,7 @@ func (s *swarm) update(a *announcement, now time.Time, cfg *Config) bool {
 		p = &peer{ws: a.ws}
 		s.peers[a.key] = p
 	}
-	p.id, p.addr, p.ip = a.id, a.addr, a.ip
+	p.id, p.addr, p.ip, p.unlisted = a.id, a.addr, a.ip, a.unlisted
 	if a.leftSaid || p.expires.IsZero() {
 		p.complete = a.complete
 	}
@@ -115,7 +117,7 @@ func (s *swarm) pick(n int, self string, ws, forSeeder bool) []*peer {
 	}
 	var cand []*peer
 	for k, p := range s.peers {
-		if k == self || (p.ws != nil) != ws || (forSeeder && p.complete) {
+		if k == self || p.unlisted || (p.ws != nil) != ws || (forSeeder && p.complete) {
 			continue
 		}
 		cand = append(cand, p)

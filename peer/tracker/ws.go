@@ -380,14 +380,15 @@ func (c *wsConn) announce(req *wsRequest) {
 	var targets []*peer
 	var answerTo *wsConn
 	if sw != nil {
-		a := &announcement{key: key, id: id, ip: c.ip, ws: c, complete: complete, leftSaid: leftSaid, event: event, listable: true}
+		a := &announcement{key: key, id: id, ip: c.ip, ws: c, complete: complete, leftSaid: leftSaid, event: event,
+			listable: true, unlisted: t.unlisted(id)}
 		if sw.update(a, t.now(), &t.cfg) {
 			c.joined[ih] = true
 		} else {
 			delete(c.joined, ih)
 		}
 		st = sw.stats()
-		if event != "stopped" {
+		if event != "stopped" && !a.unlisted {
 			targets = sw.pick(len(offers), key, true, false)
 		}
 		if hasAnswer {
