@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,9 +62,20 @@ func runSwarm(t testing.TB, p swarmParams) swarmResult {
 
 	mi := metainfo.MetaInfo{UrlList: []string{web.fileURL()}}
 	var ih InfoHash // set before anyone announces
+	var originEngine atomic.Pointer[Engine]
 	if p.p2p {
 		tr, err := tracker.New(tracker.Config{
-			Known:              func(h [20]byte) bool { return h == ih },
+			Known: func(h [20]byte) bool { return h == ih },
+			// As an instance's tracker does (library/host_run.go): the
+			// origin's own seed is not handed out.
+			Unlisted: func(id [20]byte) bool {
+				e := originEngine.Load()
+				if e == nil {
+					return false
+				}
+				own, ok := e.PeerID()
+				return ok && id == own
+			},
 			AllowLoopbackPeers: true,
 			Logger:             p.logger,
 		})
@@ -92,6 +104,7 @@ func runSwarm(t testing.TB, p swarmParams) swarmResult {
 	var origin *Engine
 	if p.p2p {
 		origin = newEngine(t, t.TempDir(), config, func(c *Config) { c.UploadRate = p.originBps })
+		originEngine.Store(origin)
 		if _, err := origin.SeedFile(ctx, tb, path); err != nil {
 			t.Fatal(err)
 		}
