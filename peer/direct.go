@@ -455,7 +455,7 @@ func (e *Engine) updateHoldLocked(h *handle, now time.Time) {
 		e.wantLocked(h, wantAll)
 	}
 	switch {
-	case changed && want && len(h.webSeeds) > 0 && e.webSeedsBusyLocked(h):
+	case changed && want && len(h.webSeeds) > 0:
 		// A player starting or seeking must not share the instance's
 		// bandwidth with megabytes of background download.
 		cancelWebSeedRequests(e.cl, h.t)
@@ -474,14 +474,6 @@ func (e *Engine) setHeldLocked(h *handle, want bool) (changed bool) {
 		e.guard.hold(ws.url, want)
 	}
 	return true
-}
-
-// webSeedsBusyLocked reports whether anacrolix has web seed requests of h
-// in flight.
-func (e *Engine) webSeedsBusyLocked(h *handle) bool {
-	clientLock(e.cl)
-	defer clientUnlock(e.cl)
-	return webSeedRequestsActiveLocked(h.t)
 }
 
 // wantState is what anacrolix is asked to download besides what stream

@@ -212,11 +212,10 @@ func (g *webSeedGuard) isDropped(u string) (string, bool) {
 }
 
 // hold (or release) anacrolix's requests to u; holds count. Requests
-// already being answered go on: the engine changes what anacrolix wants and
-// asks it to plan again, and anacrolix cancels those no longer wanted
-// itself. (Cancelling them here, under anacrolix, made it suspend the web
-// seed for a minute: a player's seek, or a torrent just added, then left
-// the background download waiting for that minute.)
+// already being answered are not touched here: the engine has anacrolix
+// cancel them (cancelWebSeedRequests). Failing them here, under anacrolix,
+// made it suspend the web seed for a minute: a player's seek, or a torrent
+// just added, then left the background download waiting for that minute.
 func (g *webSeedGuard) hold(u string, on bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
