@@ -366,7 +366,9 @@ func (s *Server) videoByShortOrID(r *http.Request, id string) (LocalVideo, bool,
 	return LocalVideo{}, false, nil
 }
 
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+// PeerTube's short UUIDs use the flickr base58 alphabet (lower case first), as
+// library/open.go decodes them.
+const base58Alphabet = "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 
 // shortUUID is PeerTube's short UUID: the UUID's 128 bits in base 58.
 func shortUUID(uuid string) string {
